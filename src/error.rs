@@ -1,0 +1,100 @@
+//! Typed errors. Every error a user can cause names the op (or file) and the shapes (or bytes) involved,
+//! so a mistake deep in a model reads like a sentence instead of an nalgebra panic.
+
+use std::fmt;
+
+/// A matrix shape, `rows x cols`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shape(pub usize, pub usize);
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.0, self.1)
+    }
+}
+
+fn list(shapes: &[Shape]) -> String {
+    shapes
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Operands whose shapes do not fit the op.
+    #[error("{op}: operand shapes [{}] do not fit: expected {expected}", list(.shapes))]
+    Shape {
+        op: &'static str,
+        shapes: Vec<Shape>,
+        expected: String,
+    },
+
+    /// A class label outside `0..classes`.
+    #[error("{op}: label {label} at row {row} is outside 0..{classes}")]
+    Label {
+        op: &'static str,
+        row: usize,
+        label: usize,
+        classes: usize,
+    },
+
+    /// A value that is not on this tape any more (a handle kept across `Tape::reset`) or never was.
+    #[error("{op}: variable #{index} is stale: it was recorded before the last Tape::reset (or on another tape)")]
+    StaleVar { op: &'static str, index: usize },
+
+    /// An argument outside what the op accepts (a negative exponent base, a zero-length slice, ...).
+    #[error("{op}: {msg}")]
+    Invalid { op: &'static str, msg: String },
+
+    /// A file that could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A file that was read but whose content is not what was expected.
+    #[error("{path}: {msg}")]
+    Format { path: String, msg: String },
+
+    /// Data that is missing, with where we looked and how to get it.
+    #[error("{what} not found at {path}: {hint}")]
+    MissingData {
+        what: String,
+        path: String,
+        hint: String,
+    },
+
+    /// A training or experiment setting that cannot work.
+    #[error("config: {0}")]
+    Config(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn shape(op: &'static str, shapes: &[Shape], expected: impl Into<String>) -> Self {
+        Error::Shape {
+            op,
+            shapes: shapes.to_vec(),
+            expected: expected.into(),
+        }
+    }
+
+    pub(crate) fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
+        Error::Invalid {
+            op,
+            msg: msg.into(),
+        }
+    }
+
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
