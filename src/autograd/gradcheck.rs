@@ -105,10 +105,7 @@ pub type Build<'a> = dyn Fn(&mut Tape<f64>, &[Var]) -> Result<Var> + 'a;
 
 /// Check the tape's gradient of `build` against central differences. `build` records any computation on
 /// the given leaves; a non-scalar result is projected to a scalar with [`projection`].
-pub fn check(
-    build: &Build,
-    inputs: &[DMatrix<f64>],
-) -> Result<GradReport> {
+pub fn check(build: &Build, inputs: &[DMatrix<f64>]) -> Result<GradReport> {
     let run = |x: &[DMatrix<f64>]| -> Result<(Tape<f64>, Vec<Var>, Var)> {
         let mut tape = Tape::new();
         let vars: Vec<Var> = x.iter().map(|m| tape.leaf(m.clone())).collect();

@@ -1,1 +1,6 @@
-//! (filled below)
+//! The book's derivations, written out: one file per layer, each with an explicit forward that returns what
+//! its backward needs (a cache) and a backward that applies the hand-derived formulas. They are the oracle the
+//! tape's composed layers are proven against, and later the fused fast paths registered on the tape.
+
+pub mod fc;
+pub mod perceptron;

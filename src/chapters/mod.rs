@@ -1,1 +1,4 @@
-//! (filled below)
+//! One module per chapter experiment: settings → run → report. The CLI, the figures and the book's numbers
+//! all come from here.
+
+pub mod ch1;

@@ -1,1 +1,8 @@
-//! (filled below)
+//! Layers and models built from tape ops: the autograd twin of each hand-derived layer in [`crate::by_hand`].
+
+pub mod init;
+pub mod linear;
+pub mod perceptron;
+
+pub use init::Init;
+pub use linear::Linear;

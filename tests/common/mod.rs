@@ -39,8 +39,8 @@ pub fn away_from_zero(r: usize, c: usize) -> impl Strategy<Value = DMatrix<f64>>
 /// Autograd's gradient of `build` agrees with central differences within the checker's stated tolerance.
 pub fn assert_grads(
     build: impl Fn(&mut Tape<f64>, &[Var]) -> Result<Var>,
-    inputs: &[DMatrix<f64>],
+    inputs: Vec<DMatrix<f64>>,
 ) -> std::result::Result<(), TestCaseError> {
-    let report = check(&build, inputs).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let report = check(&build, &inputs).map_err(|e| TestCaseError::fail(e.to_string()))?;
     report.within(DEFAULT_TOL).map_err(TestCaseError::fail)
 }
