@@ -153,9 +153,8 @@ pub fn novikoff_bound(x: &DMatrix<f64>, y: &[f64], w: &DVector<f64>, b: f64) -> 
     let norm = (w.norm_squared() + b * b).sqrt();
     let mut gamma = f64::INFINITY;
     let mut r2: f64 = 0.0;
-    for i in 0..x.nrows() {
-        let xi = x.row(i);
-        gamma = gamma.min(y[i] * (xi.transpose().dot(w) + b) / norm);
+    for (xi, &yi) in x.row_iter().zip(y) {
+        gamma = gamma.min(yi * (xi.transpose().dot(w) + b) / norm);
         r2 = r2.max(xi.norm_squared() + 1.0);
     }
     (gamma > 0.0).then(|| r2 / (gamma * gamma))
