@@ -47,9 +47,9 @@ proptest! {
     fn converges_within_novikoffs_bound((x, y, w, b) in separable(), lr in 0.01..2.0f64) {
         let bound = novikoff_bound(&x, &y, &w, b).expect("the generating plane separates");
         let trained = train(&x, &y, lr, 1_000_000, Gradient::ByHand).unwrap();
-        for i in 0..x.nrows() {
-            let xi: Vec<f64> = x.row(i).iter().copied().collect();
-            prop_assert!(trained.model.margin(&xi, y[i]) > 0.0, "point {i} still misclassified");
+        for (i, (row, &yi)) in x.row_iter().zip(&y).enumerate() {
+            let xi: Vec<f64> = row.iter().copied().collect();
+            prop_assert!(trained.model.margin(&xi, yi) > 0.0, "point {i} still misclassified");
         }
         prop_assert!(trained.updates as f64 <= bound, "{} updates > bound {bound}", trained.updates);
     }
