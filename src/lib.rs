@@ -13,9 +13,11 @@ pub mod chapters;
 pub mod data;
 pub mod error;
 pub mod nn;
+pub mod optim;
 pub mod plot;
 pub mod rng;
 pub mod scalar;
+pub mod train;
 
 pub use autograd::{Grads, Tape, Var};
 pub use error::{Error, Result, Shape};

@@ -42,6 +42,7 @@ fn separable() -> impl Strategy<Value = (DMatrix<f64>, Vec<f64>, DVector<f64>, f
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
+    // ANCHOR: novikoff_property
     /// Training stops with every point correct, within Novikoff's bound computed from the generating plane.
     #[test]
     fn converges_within_novikoffs_bound((x, y, w, b) in separable(), lr in 0.01..2.0f64) {
@@ -53,6 +54,7 @@ proptest! {
         }
         prop_assert!(trained.updates as f64 <= bound, "{} updates > bound {bound}", trained.updates);
     }
+    // ANCHOR_END: novikoff_property
 
     /// The update is the gradient step of the perceptron loss: the tape's gradient of `-y (w·x + b)` is
     /// `(-y x, -y)`, the hand-derived one, and both match finite differences of the loss.

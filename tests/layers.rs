@@ -17,6 +17,7 @@ use zerodl::Tape;
 const FORWARD_TOL: f64 = 1e-12;
 
 proptest! {
+    // ANCHOR: fc_proof
     #[test]
     fn fc_by_hand_equals_autograd_equals_finite_differences(
         (x, w, b) in (dim(), dim(), dim()).prop_flat_map(|(n, d, m)| (matrix(n, d, -2.0..2.0), matrix(d, m, -2.0..2.0), matrix(1, m, -2.0..2.0)))
@@ -47,6 +48,7 @@ proptest! {
             prop_assert!(grad_error(h, n) < DEFAULT_TOL, "{name}: by hand {h} vs numeric {n}");
         }
     }
+    // ANCHOR_END: fc_proof
 }
 
 #[test]

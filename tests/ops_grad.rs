@@ -8,10 +8,12 @@ use nalgebra::DMatrix;
 use proptest::prelude::*;
 
 proptest! {
+    // ANCHOR: matmul_property
     #[test]
     fn matmul((a, b) in (dim(), dim(), dim()).prop_flat_map(|(n, k, m)| (matrix(n, k, -2.0..2.0), matrix(k, m, -2.0..2.0)))) {
         assert_grads(|t, x| t.matmul(x[0], x[1]), vec![a, b])?;
     }
+    // ANCHOR_END: matmul_property
 
     #[test]
     fn add_sub_mul_same_shape((a, b) in (dim(), dim()).prop_flat_map(|(r, c)| (matrix(r, c, -2.0..2.0), matrix(r, c, -2.0..2.0)))) {
@@ -118,6 +120,7 @@ proptest! {
     }
 }
 
+// ANCHOR: wrong_gradient
 /// The checker itself must reject a wrong derivative: a tape op whose backward is off by a factor is caught.
 #[test]
 fn the_checker_rejects_a_wrong_gradient() {
@@ -152,3 +155,4 @@ fn the_checker_rejects_a_wrong_gradient() {
         .is_err());
     assert!(report.max_error() > 0.1, "error {}", report.max_error());
 }
+// ANCHOR_END: wrong_gradient

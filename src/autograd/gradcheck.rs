@@ -20,6 +20,7 @@ use rand_chacha::ChaCha8Rng;
 pub const DEFAULT_EPS: f64 = 1e-5;
 pub const DEFAULT_TOL: f64 = 1e-6;
 
+// ANCHOR: grad_error
 /// `max |a - b| / max(1, |a|, |b|)` over entries; infinite when the shapes differ or any entry is NaN.
 pub fn grad_error(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
     if a.shape() != b.shape() {
@@ -37,7 +38,9 @@ pub fn grad_error(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
         })
         .fold(0.0, f64::max)
 }
+// ANCHOR_END: grad_error
 
+// ANCHOR: numeric_grads
 /// Central-difference gradient of a scalar function of several matrices, one matrix per input.
 pub fn numeric_grads(
     f: &mut dyn FnMut(&[DMatrix<f64>]) -> Result<f64>,
@@ -61,6 +64,7 @@ pub fn numeric_grads(
     }
     Ok(grads)
 }
+// ANCHOR_END: numeric_grads
 
 /// A fixed pseudo-random matrix that turns a matrix output into the scalar `Σ R ⊙ out`, so that every
 /// output entry, with its own weight, takes part in the check.

@@ -32,6 +32,7 @@ impl Var {
     }
 }
 
+// ANCHOR: op_trait
 /// The local backward rule of one recorded op. Each op's `backward` sits next to the function that computed
 /// its forward value (see `autograd/ops/`), so the pair can be read, and checked, together.
 pub trait Op<T: Real>: 'static {
@@ -47,6 +48,7 @@ pub trait Op<T: Real>: 'static {
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>>;
 }
+// ANCHOR_END: op_trait
 
 struct Node<T: Real> {
     value: DMatrix<T>,
@@ -99,6 +101,7 @@ impl<T: Real> Tape<T> {
         self.push_node(value, true, &[], None)
     }
 
+    // ANCHOR: reset
     /// Drop every transient value, keep the parameters and the allocated capacity. Call at the start of a
     /// training step. Handles to transient values from before become stale.
     pub fn reset(&mut self) {
@@ -106,6 +109,7 @@ impl<T: Real> Tape<T> {
         self.parents.clear();
         self.generation = self.generation.checked_add(1).unwrap_or(1);
     }
+    // ANCHOR_END: reset
 
     /// Number of transient values recorded since the last reset.
     pub fn len(&self) -> usize {
@@ -215,6 +219,7 @@ impl<T: Real> Tape<T> {
         }
     }
 
+    // ANCHOR: backward
     /// Reverse sweep from a scalar loss: dL/dv for every recorded value v that L depends on.
     pub fn backward(&self, loss: Var) -> Result<Grads<T>> {
         let l = self.get(loss, "backward")?;
@@ -301,6 +306,7 @@ impl<T: Real> Tape<T> {
         }
         Ok(grads)
     }
+    // ANCHOR_END: backward
 }
 
 /// The gradients from one reverse sweep, looked up by the [`Var`] they belong to.

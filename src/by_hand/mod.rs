@@ -4,3 +4,4 @@
 
 pub mod fc;
 pub mod perceptron;
+pub mod softmax_ce;

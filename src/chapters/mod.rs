@@ -2,3 +2,5 @@
 //! all come from here.
 
 pub mod ch1;
+pub mod ch2;
+pub mod ch3;

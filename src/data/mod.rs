@@ -1,3 +1,10 @@
-//! Data: generated sets (this module) and, in later chapters, the real datasets under the data root.
+//! Data: generated sets and the real datasets under the data root (`ZERODL_DATA`, default `data/`).
 
+pub mod batch;
+pub mod download;
+pub mod idx;
+pub mod mnist;
 pub mod plane;
+pub mod root;
+
+pub use root::data_root;

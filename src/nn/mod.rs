@@ -2,7 +2,9 @@
 
 pub mod init;
 pub mod linear;
+pub mod mlp;
 pub mod perceptron;
 
 pub use init::Init;
 pub use linear::Linear;
+pub use mlp::{Activation, Mlp};

@@ -145,6 +145,7 @@ pub fn train(
 }
 // ANCHOR_END: train
 
+// ANCHOR: novikoff
 /// Novikoff's bound on the number of updates: with `R = max ‖(x_i, 1)‖` and `γ` the margin of any
 /// separating plane `(w, b)` scaled to `‖(w, b)‖ = 1`, that is `γ = min y_i (w·x_i + b) / ‖(w, b)‖`, the
 /// algorithm above (from zero, any rate) makes at most `(R / γ)²` updates. `None` when `(w, b)` does not
@@ -159,3 +160,4 @@ pub fn novikoff_bound(x: &DMatrix<f64>, y: &[f64], w: &DVector<f64>, b: f64) -> 
     }
     (gamma > 0.0).then(|| r2 / (gamma * gamma))
 }
+// ANCHOR_END: novikoff

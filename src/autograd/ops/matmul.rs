@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 
+// ANCHOR: matmul_full
 impl<T: Real> Tape<T> {
     // ANCHOR: matmul
     /// Matrix product `C = A B`, `A: n x k`, `B: k x m`.
@@ -41,8 +42,10 @@ impl<T: Real> Op<T> for MatMul {
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
         let da = needs[0].then(|| g * x[1].transpose());
-        let db = needs[1].then(|| x[0].tr_mul(g));
+        // nalgebra's `tr_mul` is a loop of dot products; an explicit transpose goes through the blocked GEMM.
+        let db = needs[1].then(|| x[0].transpose() * g);
         vec![da, db]
     }
 }
 // ANCHOR_END: matmul
+// ANCHOR_END: matmul_full

@@ -9,6 +9,7 @@ mod shape;
 mod unary;
 
 pub use arith::Broadcast;
+pub use loss::softmax_rows;
 
 use crate::error::Shape;
 use nalgebra::DMatrix;

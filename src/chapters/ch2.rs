@@ -1,0 +1,99 @@
+//! Chapter 2: the first neural network. One fully connected layer 784 → 10 with softmax cross-entropy,
+//! trained by SGD on MNIST with the book's settings.
+
+use crate::autograd::Tape;
+use crate::data::mnist::Mnist;
+use crate::error::Result;
+use crate::nn::{Init, Linear};
+use crate::optim::{Schedule, Sgd};
+use crate::rng::seeded;
+use crate::train::{fit, CurvePoint, FitConfig, FitReport, Hooks, Progress};
+use nalgebra::DMatrix;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub lr: f64,
+    pub batch: usize,
+    pub epochs: usize,
+    pub steps_per_batch: usize,
+    /// Standard deviation of the initial weights.
+    pub init_std: f64,
+    pub seed: u64,
+    pub eval_every: usize,
+    /// Steps after which the weights are recorded for the weight-template figure.
+    pub snapshot_steps: Vec<usize>,
+}
+
+impl Default for Settings {
+    /// The book's settings: lr 0.1, batch 512, 10 epochs, 5 steps per batch, `W ~ 0.01 N(0, 1)`, `b = 0`.
+    fn default() -> Self {
+        Settings {
+            lr: 0.1,
+            batch: 512,
+            epochs: 10,
+            steps_per_batch: 5,
+            init_std: 0.01,
+            seed: 1,
+            eval_every: 50,
+            snapshot_steps: vec![5, 50, 500],
+        }
+    }
+}
+
+pub struct Report {
+    pub fit: FitReport,
+    /// `(step, W)` with `W: 784 x 10`, at the snapshot steps and at the end.
+    pub weights: Vec<(usize, DMatrix<f32>)>,
+}
+
+pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> {
+    let mut rng = seeded(s.seed);
+    let mut tape = Tape::<f32>::new();
+    // ANCHOR: model
+    let layer = Linear::new(
+        &mut tape,
+        784,
+        10,
+        Init::Normal { std: s.init_std },
+        &mut rng,
+    );
+    let model = crate::nn::Mlp {
+        layers: vec![layer],
+        activation: crate::nn::Activation::Relu, // unused: one layer has no hidden activation
+    };
+    // ANCHOR_END: model
+    let cfg = FitConfig {
+        epochs: s.epochs,
+        batch: s.batch,
+        steps_per_batch: s.steps_per_batch,
+        seed: s.seed,
+        eval_every: s.eval_every,
+        l2: 0.0,
+        schedule: Schedule::Constant(s.lr),
+    };
+    let mut weights = Vec::new();
+    let mut on_step = |p: &Progress, tape: &Tape<f32>| {
+        if s.snapshot_steps.contains(&p.step) {
+            if let Ok(w) = tape.value(layer.w) {
+                weights.push((p.step, w.clone()));
+            }
+        }
+        progress(p);
+    };
+    let mut on_eval = |_: &CurvePoint, _: &Tape<f32>| {};
+    let mut hooks = Hooks {
+        step: &mut on_step,
+        eval: &mut on_eval,
+    };
+    let sets = (&data.train, &data.test);
+    let fit = fit(
+        &mut tape,
+        &model,
+        &mut Sgd { lr: s.lr },
+        sets,
+        &cfg,
+        &mut hooks,
+    )?;
+    weights.push((fit.steps, tape.value(layer.w)?.clone()));
+    Ok(Report { fit, weights })
+}

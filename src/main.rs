@@ -1,0 +1,207 @@
+//! `zerodl`: run the book's experiments and fetch data.
+//!
+//! `zerodl run ch2` runs an experiment with the book's settings (flags change them), shows a progress bar on
+//! standard error, and ends by printing one JSON line of the final metrics on standard output.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::process::ExitCode;
+use zerodl::chapters::{ch1, ch2, ch3};
+use zerodl::data::{download, mnist};
+use zerodl::train::Progress;
+
+#[derive(Parser)]
+#[command(
+    name = "zerodl",
+    version,
+    about = "Deep learning from zero: the book's experiments in Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one chapter's experiment and print its final metrics as one JSON line.
+    Run(RunArgs),
+    /// Download a dataset into the data root ($ZERODL_DATA, default data/).
+    Data {
+        #[arg(value_enum)]
+        dataset: Dataset,
+        /// Where to fetch from (a mirror of the original files).
+        #[arg(long, default_value = download::MNIST_BASE_URL)]
+        base_url: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dataset {
+    Mnist,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Experiment {
+    /// Chapter 1: the perceptron on generated 3-D points.
+    Ch1,
+    /// Chapter 2: softmax regression 784 -> 10 on MNIST.
+    Ch2,
+    /// Chapter 3: the deep fully connected network 784 -> 512 ReLU -> 10 on MNIST (--l2 for the L2 variant).
+    Ch3,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[arg(value_enum)]
+    experiment: Experiment,
+    /// Learning rate (default: the book's for the experiment).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Batch size.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Gradient steps on each batch (chapter 2's book setting is 5).
+    #[arg(long)]
+    steps_per_batch: Option<usize>,
+    /// Seed of every random draw.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// L2 strength lambda; for ch3 this selects the book's L2 variant (784 -> 500 -> 10, lr 0.1 * 0.99^epoch).
+    #[arg(long)]
+    l2: Option<f64>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(0);
+    b.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} steps  epoch {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    b
+}
+
+fn progress_fn(b: &ProgressBar) -> impl FnMut(&Progress) + '_ {
+    move |p: &Progress| {
+        b.set_length(p.total_steps as u64);
+        b.set_position(p.step as u64);
+        if p.step % 10 == 0 || p.step == p.total_steps {
+            b.set_message(format!("{}  loss {:.4}", p.epoch + 1, p.loss));
+        }
+    }
+}
+
+fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
+    let b = bar(args.quiet);
+    let value = match args.experiment {
+        Experiment::Ch1 => {
+            let mut s = ch1::Settings::default();
+            if let Some(v) = args.lr {
+                s.lr = v;
+            }
+            if let Some(v) = args.seed {
+                s.seed = v;
+            }
+            let t = std::time::Instant::now();
+            let r = ch1::run(&s)?;
+            json!({"experiment": "ch1", "updates": r.trained.updates, "scans": r.trained.scans,
+                   "accuracy": r.accuracy, "novikoff_bound": r.bound,
+                   "w": r.trained.model.w.as_slice(), "b": r.trained.model.b,
+                   "seconds": t.elapsed().as_secs_f64()})
+        }
+        Experiment::Ch2 => {
+            let data = mnist::load()?;
+            let mut s = ch2::Settings::default();
+            if let Some(v) = args.lr {
+                s.lr = v;
+            }
+            if let Some(v) = args.batch {
+                s.batch = v;
+            }
+            if let Some(v) = args.epochs {
+                s.epochs = v;
+            }
+            if let Some(v) = args.steps_per_batch {
+                s.steps_per_batch = v;
+            }
+            if let Some(v) = args.seed {
+                s.seed = v;
+            }
+            let r = ch2::run(&data, &s, &mut progress_fn(&b))?;
+            b.finish_and_clear();
+            json!({"experiment": "ch2", "epochs": s.epochs, "test_accuracy": r.fit.test_acc,
+                   "test_loss": r.fit.test_loss, "steps": r.fit.steps, "seconds": r.fit.seconds})
+        }
+        Experiment::Ch3 => {
+            let data = mnist::load()?;
+            let mut s = match args.l2 {
+                Some(l2) => ch3::Settings {
+                    l2,
+                    ..ch3::Settings::book_l2()
+                },
+                None => ch3::Settings::book(),
+            };
+            if let Some(v) = args.lr {
+                s.lr = v;
+            }
+            if let Some(v) = args.batch {
+                s.batch = v;
+            }
+            if let Some(v) = args.epochs {
+                s.epochs = v;
+            }
+            if let Some(v) = args.steps_per_batch {
+                s.steps_per_batch = v;
+            }
+            if let Some(v) = args.seed {
+                s.seed = v;
+            }
+            let r = ch3::run(&data, &s, &mut progress_fn(&b))?;
+            b.finish_and_clear();
+            json!({"experiment": "ch3", "hidden": s.hidden, "l2": s.l2, "epochs": s.epochs,
+                   "test_accuracy": r.test_acc, "test_loss": r.test_loss, "steps": r.steps,
+                   "seconds": r.seconds})
+        }
+    };
+    Ok(value)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args).map(|v| println!("{v}")),
+        Command::Data {
+            dataset: Dataset::Mnist,
+            base_url,
+        } => {
+            let dir = zerodl::data::data_root().join("mnist");
+            download::fetch(&base_url, &dir, &download::MNIST, true).map(|files| {
+                for f in files {
+                    match f {
+                        download::Fetched::Downloaded(p) => eprintln!("downloaded {}", p.display()),
+                        download::Fetched::AlreadyThere(p) => {
+                            eprintln!("already there, checksum verified: {}", p.display())
+                        }
+                    }
+                }
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zerodl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
