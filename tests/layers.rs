@@ -65,3 +65,51 @@ fn fc_rejects_mismatched_shapes_with_all_three_named() {
         "fc: operand shapes [4x3, 2x5, 1x5] do not fit: expected X: N x D, W: D x M, b: 1 x M"
     );
 }
+
+proptest! {
+    #[test]
+    fn softmax_ce_by_hand_equals_autograd_equals_finite_differences(
+        (z, labels) in (dim(), 2..11usize).prop_flat_map(|(n, k)| (matrix(n, k, -6.0..6.0), proptest::collection::vec(0..k, n)))
+    ) {
+        use zerodl::by_hand::softmax_ce;
+        let (loss, cache) = softmax_ce::forward(&z, &labels).unwrap();
+        let hand = softmax_ce::backward(&cache);
+        let mut t = Tape::<f64>::new();
+        let zv = t.leaf(z.clone());
+        let l = t.softmax_cross_entropy(zv, &labels).unwrap();
+        prop_assert!((t.scalar(l).unwrap() - loss).abs() < FORWARD_TOL);
+        let g = t.backward(l).unwrap();
+        let mut f = |v: &[DMatrix<f64>]| softmax_ce::forward(&v[0], &labels).map(|(l, _)| l);
+        let num = numeric_grads(&mut f, &[z], DEFAULT_EPS).unwrap();
+        prop_assert!(grad_error(&hand, g.get(zv).unwrap()) < DEFAULT_TOL, "by hand {hand} vs autograd {}", g.get(zv).unwrap());
+        prop_assert!(grad_error(&hand, &num[0]) < DEFAULT_TOL, "by hand {hand} vs numeric {}", num[0]);
+    }
+
+    #[test]
+    fn activations_by_hand_equal_autograd_equal_finite_differences(
+        z in (dim(), dim()).prop_flat_map(|(r, c)| away_from_zero(r, c)),
+        alpha in 0.01..0.5f64,
+    ) {
+        use zerodl::by_hand::activation::{backward, forward, Kind};
+        let r = projection(z.nrows(), z.ncols(), 3);
+        for kind in [Kind::Sigmoid, Kind::Tanh, Kind::Relu, Kind::LeakyRelu(alpha)] {
+            let (a, cache) = forward(kind, &z);
+            let hand = backward(kind, &r, &cache);
+            let mut t = Tape::<f64>::new();
+            let zv = t.leaf(z.clone());
+            let av = match kind {
+                Kind::Sigmoid => t.sigmoid(zv),
+                Kind::Tanh => t.tanh(zv),
+                Kind::Relu => t.relu(zv),
+                Kind::LeakyRelu(a) => t.leaky_relu(zv, a),
+            }
+            .unwrap();
+            prop_assert!(grad_error(t.value(av).unwrap(), &a) < FORWARD_TOL);
+            let g = t.backward_with(av, r.clone()).unwrap();
+            let mut f = |v: &[DMatrix<f64>]| Ok(forward(kind, &v[0]).0.component_mul(&r).sum());
+            let num = numeric_grads(&mut f, std::slice::from_ref(&z), DEFAULT_EPS).unwrap();
+            prop_assert!(grad_error(&hand, g.get(zv).unwrap()) < DEFAULT_TOL, "{kind:?}: by hand vs autograd");
+            prop_assert!(grad_error(&hand, &num[0]) < DEFAULT_TOL, "{kind:?}: by hand vs numeric");
+        }
+    }
+}

@@ -156,3 +156,38 @@ fn the_checker_rejects_a_wrong_gradient() {
     assert!(report.max_error() > 0.1, "error {}", report.max_error());
 }
 // ANCHOR_END: wrong_gradient
+
+/// A derivative only 1% off is caught too: the error measure is then about 1e-2 on entries of size 1, four
+/// orders of magnitude above the tolerance.
+#[test]
+fn a_derivative_one_percent_off_is_caught() {
+    use zerodl::autograd::Op;
+    struct AlmostSquare;
+    impl Op<f64> for AlmostSquare {
+        fn name(&self) -> &'static str {
+            "almost_square"
+        }
+        fn backward(
+            &self,
+            x: &[&DMatrix<f64>],
+            _y: &DMatrix<f64>,
+            g: &DMatrix<f64>,
+            _n: &[bool],
+        ) -> Vec<Option<DMatrix<f64>>> {
+            vec![Some(g.component_mul(x[0]) * 2.02)]
+        }
+    }
+    let x = DMatrix::from_row_slice(2, 2, &[0.5, -1.0, 1.5, 2.0]);
+    let report = zerodl::autograd::gradcheck::check(
+        &|t, v| {
+            let y = t.value(v[0])?.map(|a| a * a);
+            Ok(t.record(y, &[v[0]], AlmostSquare))
+        },
+        &[x],
+    )
+    .unwrap();
+    assert!(report
+        .within(zerodl::autograd::gradcheck::DEFAULT_TOL)
+        .is_err());
+    assert!(report.max_error() > 1e-3, "error {}", report.max_error());
+}

@@ -2,6 +2,7 @@
 //! its backward needs (a cache) and a backward that applies the hand-derived formulas. They are the oracle the
 //! tape's composed layers are proven against, and later the fused fast paths registered on the tape.
 
+pub mod activation;
 pub mod fc;
 pub mod perceptron;
 pub mod softmax_ce;
