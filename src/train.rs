@@ -40,6 +40,8 @@ pub struct FitConfig {
     /// `λ` of the penalty `λ/2 Σ ‖W‖²` on the weights (0 for none).
     pub l2: f64,
     pub schedule: Schedule,
+    /// Batch size for evaluation (memory, not results, depends on it).
+    pub eval_batch: usize,
 }
 
 impl FitConfig {
@@ -90,15 +92,16 @@ pub struct FitReport {
     pub steps: usize,
 }
 
-/// Loss and accuracy of `model` on a whole split, in batches of 1000.
+/// Loss and accuracy of `model` on a whole split, in batches of `batch`.
 pub fn evaluate<M: Classifier>(
     tape: &mut Tape<f32>,
     model: &M,
     split: &Split,
+    batch: usize,
 ) -> Result<(f64, f64)> {
     let mut loss = 0.0;
     let mut correct = 0;
-    for rows in in_order(split.len(), 1000) {
+    for rows in in_order(split.len(), batch) {
         tape.reset();
         let x = tape.constant(split.flat_rows(&rows));
         let labels = split.labels_usize(&rows);
@@ -185,7 +188,7 @@ pub fn fit<M: Classifier>(
                 };
                 (hooks.step)(&p, tape);
                 if step % cfg.eval_every.max(1) == 0 || step == total_steps {
-                    let (test_loss, test_acc) = evaluate(tape, model, test)?;
+                    let (test_loss, test_acc) = evaluate(tape, model, test, cfg.eval_batch)?;
                     let point = CurvePoint {
                         step,
                         epoch: step as f64 / (batches_per_epoch * cfg.steps_per_batch) as f64,
@@ -212,6 +215,7 @@ pub fn fit<M: Classifier>(
 }
 // ANCHOR_END: fit
 
+// ANCHOR: add_l2
 /// `loss + λ/2 Σ ‖W‖²`, built from tape ops so that its gradient `λ W` comes from autograd.
 pub fn add_l2(tape: &mut Tape<f32>, loss: Var, weights: &[Var], lambda: f64) -> Result<Var> {
     if lambda == 0.0 {
@@ -226,3 +230,4 @@ pub fn add_l2(tape: &mut Tape<f32>, loss: Var, weights: &[Var], lambda: f64) -> 
     }
     Ok(total)
 }
+// ANCHOR_END: add_l2

@@ -3,6 +3,10 @@
 //! tape's composed layers are proven against, and later the fused fast paths registered on the tape.
 
 pub mod activation;
+pub mod conv;
+pub mod conv_fast;
 pub mod fc;
 pub mod perceptron;
+pub mod pool;
+pub mod pool_fast;
 pub mod softmax_ce;

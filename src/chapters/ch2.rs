@@ -70,6 +70,7 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
         eval_every: s.eval_every,
         l2: 0.0,
         schedule: Schedule::Constant(s.lr),
+        eval_batch: 1000,
     };
     let mut weights = Vec::new();
     let mut on_step = |p: &Progress, tape: &Tape<f32>| {

@@ -32,6 +32,7 @@ pub fn read(path: &Path) -> Result<Idx> {
     parse(&bytes, &path.display().to_string())
 }
 
+// ANCHOR: idx_parse
 /// Parse IDX bytes; `name` is used in errors.
 pub fn parse(bytes: &[u8], name: &str) -> Result<Idx> {
     let err = |msg: String| Error::Format {
@@ -83,6 +84,8 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Idx> {
         data: bytes[header..].to_vec(),
     })
 }
+
+// ANCHOR_END: idx_parse
 
 /// Encode bytes as IDX (used by tests to make fixtures).
 pub fn encode(dims: &[usize], data: &[u8]) -> Vec<u8> {

@@ -1,9 +1,12 @@
 //! Layers and models built from tape ops: the autograd twin of each hand-derived layer in [`crate::by_hand`].
 
+pub mod cnn;
+pub mod conv2d;
 pub mod init;
 pub mod linear;
 pub mod mlp;
 pub mod perceptron;
+pub mod pool;
 
 pub use init::Init;
 pub use linear::Linear;

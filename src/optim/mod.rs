@@ -1,8 +1,10 @@
 //! Optimizers: each updates the parameters on the tape in place from one sweep's gradients.
 
+pub mod adam;
 pub mod schedule;
 pub mod sgd;
 
+pub use adam::Adam;
 pub use schedule::Schedule;
 pub use sgd::Sgd;
 

@@ -24,7 +24,6 @@ impl<T: Real> Optimizer<T> for Sgd {
         }
         Ok(())
     }
-    // ANCHOR_END: sgd
     fn lr(&self) -> f64 {
         self.lr
     }
@@ -32,3 +31,4 @@ impl<T: Real> Optimizer<T> for Sgd {
         self.lr = lr;
     }
 }
+// ANCHOR_END: sgd

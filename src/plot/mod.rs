@@ -3,6 +3,8 @@
 //! PNG embedded in an SVG that carries their labels.
 
 pub mod ch1;
+pub mod ch2;
+pub mod ch3;
 
 use crate::error::{Error, Result};
 use base64::Engine;

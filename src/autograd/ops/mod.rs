@@ -2,6 +2,7 @@
 //! value, followed by the struct whose `Op::backward` is that op's local derivative.
 
 mod arith;
+pub mod gather;
 mod loss;
 mod matmul;
 mod reduce;
@@ -10,6 +11,7 @@ mod unary;
 
 pub use arith::Broadcast;
 pub use loss::softmax_rows;
+pub use matmul::gemm;
 
 use crate::error::Shape;
 use nalgebra::DMatrix;

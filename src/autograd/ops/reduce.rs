@@ -95,3 +95,58 @@ impl<T: Real> Tape<T> {
         self.reduce(a, Axis::Cols, true, "mean_cols")
     }
 }
+
+// ANCHOR: max_rows
+/// Maximum down each column: `r x c -> 1 x c`. Ties: the first (topmost) maximum wins.
+struct MaxRows {
+    argmax: Vec<usize>,
+}
+
+impl<T: Real> Tape<T> {
+    /// The largest entry of each column, `1 x c`. Backward: each column's gradient goes to its maximum
+    /// (the first one, on a tie); the other entries get 0.
+    pub fn max_rows(&mut self, a: Var) -> Result<Var> {
+        let va = self.get(a, "max_rows")?;
+        if va.nrows() == 0 {
+            return Err(crate::error::Error::shape(
+                "max_rows",
+                &[crate::error::Shape(0, va.ncols())],
+                "at least one row",
+            ));
+        }
+        let argmax: Vec<usize> = va
+            .column_iter()
+            .map(|col| {
+                let mut best = 0;
+                for (i, &v) in col.iter().enumerate() {
+                    if v > col[best] {
+                        best = i;
+                    }
+                }
+                best
+            })
+            .collect();
+        let out = DMatrix::from_fn(1, va.ncols(), |_, j| va[(argmax[j], j)]);
+        Ok(self.record(out, &[a], MaxRows { argmax }))
+    }
+}
+
+impl<T: Real> Op<T> for MaxRows {
+    fn name(&self) -> &'static str {
+        "max_rows"
+    }
+    fn backward(
+        &self,
+        x: &[&DMatrix<T>],
+        _out: &DMatrix<T>,
+        g: &DMatrix<T>,
+        _needs: &[bool],
+    ) -> Vec<Option<DMatrix<T>>> {
+        let mut dx = DMatrix::zeros(x[0].nrows(), x[0].ncols());
+        for (j, &i) in self.argmax.iter().enumerate() {
+            dx[(i, j)] = g[(0, j)];
+        }
+        vec![Some(dx)]
+    }
+}
+// ANCHOR_END: max_rows

@@ -1,0 +1,259 @@
+//! Convolution and pooling, proven: on random geometries (channels, sizes, kernel, stride, padding, window),
+//! naive = fast = composed from tape ops (forward and every gradient), and all equal finite differences.
+
+mod common;
+
+use common::*;
+use nalgebra::DMatrix;
+use proptest::prelude::*;
+use zerodl::autograd::gradcheck::{
+    grad_error, numeric_grads, projection, DEFAULT_EPS, DEFAULT_TOL,
+};
+use zerodl::by_hand::pool::Kind;
+use zerodl::by_hand::{conv, conv_fast, pool, pool_fast};
+use zerodl::layout::{ConvGeom, PoolGeom};
+use zerodl::nn::conv2d::{Conv2d, Impl};
+use zerodl::nn::pool::Pool2d;
+use zerodl::Tape;
+
+/// Forward values agree up to the order of floating-point additions.
+const FORWARD_TOL: f64 = 1e-12;
+
+fn conv_geom() -> impl Strategy<Value = ConvGeom> {
+    (
+        1..4usize,
+        1..8usize,
+        1..8usize,
+        1..4usize,
+        1..4usize,
+        1..4usize,
+        1..3usize,
+        0..3usize,
+    )
+        .prop_filter_map("kernel fits", |(ci, h, w, co, kh, kw, s, pad)| {
+            ConvGeom::new(ci, h, w, co, kh, kw, s, pad).ok()
+        })
+}
+
+fn conv_case() -> impl Strategy<Value = (ConvGeom, DMatrix<f64>, DMatrix<f64>, DMatrix<f64>)> {
+    (conv_geom(), 1..4usize).prop_flat_map(|(g, n)| {
+        (
+            Just(g),
+            matrix(g.in_len(), n, -2.0..2.0),
+            matrix(g.patch(), g.c_out, -1.0..1.0),
+            matrix(1, g.c_out, -1.0..1.0),
+        )
+    })
+}
+
+/// Forward value and (dx, dw, db) of the tape's layer with implementation `imp`, for `L = Σ R ⊙ Y`.
+fn on_tape(
+    imp: Impl,
+    g: ConvGeom,
+    x: &DMatrix<f64>,
+    w: &DMatrix<f64>,
+    b: &DMatrix<f64>,
+    r: &DMatrix<f64>,
+) -> (DMatrix<f64>, [DMatrix<f64>; 3]) {
+    let mut t = Tape::<f64>::new();
+    let layer = Conv2d {
+        w: t.param(w.clone()),
+        b: t.param(b.clone()),
+        geom: g,
+        imp,
+    };
+    let xv = t.leaf(x.clone());
+    let y = layer.forward(&mut t, xv).unwrap();
+    let grads = t.backward_with(y, r.clone()).unwrap();
+    let get = |v| grads.get(v).unwrap().clone();
+    (
+        t.value(y).unwrap().clone(),
+        [get(xv), get(layer.w), get(layer.b)],
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn conv_naive_equals_fast_equals_composed_equals_finite_differences((g, x, w, b) in conv_case()) {
+        let y = conv::forward(&x, &w, &b, &g);
+        let r = projection(y.nrows(), y.ncols(), 21);
+        let hand = conv::backward(&r, &x, &w, &g);
+        let hand = [hand.dx, hand.dw, hand.db];
+        for imp in [Impl::Naive, Impl::Fast, Impl::Composed] {
+            let (ty, tg) = on_tape(imp, g, &x, &w, &b, &r);
+            prop_assert!(grad_error(&ty, &y) < FORWARD_TOL, "{imp:?} forward, {g}");
+            for (name, (h, a)) in ["dx", "dw", "db"].iter().zip(hand.iter().zip(&tg)) {
+                prop_assert!(grad_error(h, a) < DEFAULT_TOL, "{imp:?} {name}, {g}:\nnaive {h}\ntape {a}");
+            }
+        }
+        let mut f = |v: &[DMatrix<f64>]| Ok(conv::forward(&v[0], &v[1], &v[2], &g).component_mul(&r).sum());
+        let num = numeric_grads(&mut f, &[x, w, b], DEFAULT_EPS).unwrap();
+        for (name, (h, n)) in ["dx", "dw", "db"].iter().zip(hand.iter().zip(&num)) {
+            prop_assert!(grad_error(h, n) < DEFAULT_TOL, "{name} vs finite differences, {g}:\nnaive {h}\nnumeric {n}");
+        }
+    }
+
+    #[test]
+    fn fast_conv_skips_the_input_gradient_it_is_not_asked_for((g, x, w, b) in conv_case()) {
+        let (y, cols) = conv_fast::forward(&x, &w, &b, &g);
+        let full = conv_fast::backward(&y, &cols, &w, &g, true);
+        let lean = conv_fast::backward(&y, &cols, &w, &g, false);
+        prop_assert_eq!(full.dw, lean.dw);
+        prop_assert_eq!(lean.dx.len(), 0);
+    }
+}
+
+fn pool_case() -> impl Strategy<Value = (PoolGeom, DMatrix<f64>)> {
+    (
+        1..4usize,
+        1..8usize,
+        1..8usize,
+        1..4usize,
+        1..4usize,
+        1..4usize,
+        1..4usize,
+    )
+        .prop_filter_map("window fits", |(c, h, w, ph, pw, s, n)| {
+            PoolGeom::new(c, h, w, ph, pw, s).ok().map(|g| (g, n))
+        })
+        .prop_flat_map(|(g, n)| {
+            // Distinct values (a shuffled grid) so that the maximum of a window is unique and finite
+            // differences of step 1e-5 cannot change which entry wins.
+            let len = g.in_len() * n;
+            (
+                Just(g),
+                Just(Vec::from_iter(0..len))
+                    .prop_shuffle()
+                    .prop_map(move |perm| {
+                        DMatrix::from_iterator(
+                            g.in_len(),
+                            n,
+                            perm.into_iter().map(|v| v as f64 * 0.1 - 1.0),
+                        )
+                    }),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn pooling_naive_equals_fast_equals_composed_equals_finite_differences((g, x) in pool_case()) {
+        for kind in [Kind::Max, Kind::Avg] {
+            let y = pool::forward(kind, &x, &g);
+            let r = projection(y.nrows(), y.ncols(), 5);
+            let hand = pool::backward(kind, &r, &x, &g);
+            let (fy, argmax) = pool_fast::forward(kind, &x, &g);
+            prop_assert!(grad_error(&fy, &y) < FORWARD_TOL);
+            prop_assert!(grad_error(&pool_fast::backward(kind, &r, &argmax, &g), &hand) < DEFAULT_TOL);
+            for imp in [Impl::Naive, Impl::Fast, Impl::Composed] {
+                let mut t = Tape::<f64>::new();
+                let xv = t.leaf(x.clone());
+                let layer = Pool2d { kind, geom: g, imp };
+                let yv = layer.forward(&mut t, xv).unwrap();
+                prop_assert!(grad_error(t.value(yv).unwrap(), &y) < FORWARD_TOL, "{kind:?} {imp:?} forward");
+                let grads = t.backward_with(yv, r.clone()).unwrap();
+                prop_assert!(grad_error(grads.get(xv).unwrap(), &hand) < DEFAULT_TOL, "{kind:?} {imp:?} dx");
+            }
+            let mut f = |v: &[DMatrix<f64>]| Ok(pool::forward(kind, &v[0], &g).component_mul(&r).sum());
+            let num = numeric_grads(&mut f, std::slice::from_ref(&x), DEFAULT_EPS).unwrap();
+            prop_assert!(grad_error(&hand, &num[0]) < DEFAULT_TOL, "{kind:?} vs finite differences");
+        }
+    }
+}
+
+/// Ties in max pooling: the first maximum in row-major window order takes the whole gradient, in all three
+/// implementations.
+#[test]
+fn max_pool_ties_go_to_the_first_maximum() {
+    let g = PoolGeom::new(1, 2, 2, 2, 2, 1).unwrap();
+    let x = DMatrix::from_column_slice(4, 1, &[1.0, 3.0, 3.0, 0.0]);
+    let expected = DMatrix::from_column_slice(4, 1, &[0.0, 1.0, 0.0, 0.0]);
+    let one = DMatrix::from_element(1, 1, 1.0);
+    assert_eq!(pool::backward(Kind::Max, &one, &x, &g), expected);
+    let (_, argmax) = pool_fast::forward(Kind::Max, &x, &g);
+    assert_eq!(pool_fast::backward(Kind::Max, &one, &argmax, &g), expected);
+    let mut t = Tape::<f64>::new();
+    let xv = t.leaf(x);
+    let y = Pool2d {
+        kind: Kind::Max,
+        geom: g,
+        imp: Impl::Composed,
+    }
+    .forward(&mut t, xv)
+    .unwrap();
+    assert_eq!(t.backward(y).unwrap().get(xv).unwrap(), &expected);
+}
+
+/// Deep learning's "convolution" is cross-correlation: true convolution with the kernel rotated by 180°.
+#[test]
+fn cross_correlation_is_convolution_with_a_flipped_kernel() {
+    let x = DMatrix::from_fn(5, 6, |i, j| ((i * 7 + j * 3) % 5) as f64 - 2.0);
+    let k = DMatrix::from_row_slice(3, 3, &[1.0, 2.0, 0.0, -1.0, 0.5, 3.0, 0.0, 1.0, -2.0]);
+    // Our layer, one channel, no bias, padding 2: the "full" cross-correlation.
+    let g = ConvGeom::new(1, 5, 6, 1, 3, 3, 1, 2).unwrap();
+    // Image layout is row-major within the image; the kernel's weight row is (dy, dx).
+    let xi = DMatrix::from_iterator(
+        30,
+        1,
+        (0..5)
+            .flat_map(|i| (0..6).map(move |j| (i, j)))
+            .map(|(i, j)| x[(i, j)]),
+    );
+    let wi = DMatrix::from_iterator(
+        9,
+        1,
+        (0..3)
+            .flat_map(|a| (0..3).map(move |c| (a, c)))
+            .map(|(a, c)| k[(a, c)]),
+    );
+    let y = conv::forward(&xi, &wi, &DMatrix::zeros(1, 1), &g);
+    let flipped = DMatrix::from_fn(3, 3, |a, c| k[(2 - a, 2 - c)]);
+    let full = conv::convolve_full(&x, &flipped);
+    assert_eq!((g.out_h(), g.out_w()), full.shape());
+    for i in 0..g.out_h() {
+        for j in 0..g.out_w() {
+            assert!((y[(i * g.out_w() + j, 0)] - full[(i, j)]).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn geometries_that_do_not_fit_are_errors_naming_them() {
+    let e = ConvGeom::new(1, 4, 4, 8, 7, 7, 1, 1)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "conv2d: kernel 7x7 does not fit the input 4x4 padded by 1 (6x6): input 1x4x4, 8 kernels of 7x7, stride 1, padding 1"
+    );
+    assert!(ConvGeom::same(1, 28, 28, 32, 4)
+        .unwrap_err()
+        .to_string()
+        .contains("odd kernel size"));
+    assert!(ConvGeom::new(1, 4, 4, 8, 3, 3, 0, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("every size must be positive"));
+    assert!(PoolGeom::new(3, 4, 4, 5, 2, 2)
+        .unwrap_err()
+        .to_string()
+        .contains("window 5x2"));
+    let mut t = Tape::<f64>::new();
+    let mut rng = zerodl::rng::seeded(1);
+    let layer = Conv2d::new(
+        &mut t,
+        ConvGeom::same(1, 28, 28, 32, 5).unwrap(),
+        Impl::Fast,
+        &mut rng,
+    );
+    let x = t.leaf(DMatrix::zeros(780, 2));
+    let e = layer.forward(&mut t, x).unwrap_err().to_string();
+    assert!(
+        e.starts_with("conv2d: operand shapes [780x2, 25x32, 1x32]"),
+        "{e}"
+    );
+}
