@@ -7,8 +7,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::process::ExitCode;
-use zerodl::chapters::{ch1, ch2, ch3};
+use zerodl::chapters::{ch1, ch2, ch3, ch5};
 use zerodl::data::{download, mnist};
+use zerodl::optim::{Kind, Schedule};
 use zerodl::train::Progress;
 
 #[derive(Parser)]
@@ -49,13 +50,17 @@ enum Experiment {
     Ch2,
     /// Chapter 3: the deep fully connected network 784 -> 512 ReLU -> 10 on MNIST (--l2 for the L2 variant).
     Ch3,
+    /// Chapter 4: the book's CNN with the naive loops, on 320 training and 500 test images.
+    Ch4,
+    /// Chapter 5: the book's CNN with im2col, Adam and the book's learning-rate table, 5 epochs.
+    Ch5,
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
     #[arg(value_enum)]
     experiment: Experiment,
-    /// Learning rate (default: the book's for the experiment).
+    /// Learning rate (default: the book's for the experiment; for ch4/ch5 a constant rate replaces the table).
     #[arg(long)]
     lr: Option<f64>,
     /// Batch size.
@@ -73,9 +78,44 @@ struct RunArgs {
     /// L2 strength lambda; for ch3 this selects the book's L2 variant (784 -> 500 -> 10, lr 0.1 * 0.99^epoch).
     #[arg(long)]
     l2: Option<f64>,
+    /// Optimizer (default: the book's for the experiment: SGD for ch2 and ch3, Adam for ch4 and ch5).
+    #[arg(long, value_enum)]
+    optimizer: Option<Opt>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Opt {
+    Sgd,
+    Momentum,
+    Nag,
+    Adagrad,
+    Rmsprop,
+    Adadelta,
+    Adam,
+}
+
+impl Opt {
+    fn kind(self) -> Kind {
+        match self {
+            Opt::Sgd => Kind::Sgd,
+            Opt::Momentum => Kind::Momentum,
+            Opt::Nag => Kind::Nag,
+            Opt::Adagrad => Kind::Adagrad,
+            Opt::Rmsprop => Kind::RmsProp,
+            Opt::Adadelta => Kind::AdaDelta,
+            Opt::Adam => Kind::Adam,
+        }
+    }
+}
+
+/// A flag given on the command line replaces the experiment's default.
+fn set<T>(slot: &mut T, flag: Option<T>) {
+    if let Some(v) = flag {
+        *slot = v;
+    }
 }
 
 fn bar(quiet: bool) -> ProgressBar {
@@ -106,12 +146,8 @@ fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
     let value = match args.experiment {
         Experiment::Ch1 => {
             let mut s = ch1::Settings::default();
-            if let Some(v) = args.lr {
-                s.lr = v;
-            }
-            if let Some(v) = args.seed {
-                s.seed = v;
-            }
+            set(&mut s.lr, args.lr);
+            set(&mut s.seed, args.seed);
             let t = std::time::Instant::now();
             let r = ch1::run(&s)?;
             json!({"experiment": "ch1", "updates": r.trained.updates, "scans": r.trained.scans,
@@ -122,24 +158,15 @@ fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
         Experiment::Ch2 => {
             let data = mnist::load()?;
             let mut s = ch2::Settings::default();
-            if let Some(v) = args.lr {
-                s.lr = v;
-            }
-            if let Some(v) = args.batch {
-                s.batch = v;
-            }
-            if let Some(v) = args.epochs {
-                s.epochs = v;
-            }
-            if let Some(v) = args.steps_per_batch {
-                s.steps_per_batch = v;
-            }
-            if let Some(v) = args.seed {
-                s.seed = v;
-            }
+            set(&mut s.lr, args.lr);
+            set(&mut s.batch, args.batch);
+            set(&mut s.epochs, args.epochs);
+            set(&mut s.steps_per_batch, args.steps_per_batch);
+            set(&mut s.seed, args.seed);
+            set(&mut s.optimizer, args.optimizer.map(Opt::kind));
             let r = ch2::run(&data, &s, &mut progress_fn(&b))?;
             b.finish_and_clear();
-            json!({"experiment": "ch2", "epochs": s.epochs, "test_accuracy": r.fit.test_acc,
+            json!({"experiment": "ch2", "optimizer": s.optimizer.name(), "epochs": s.epochs, "test_accuracy": r.fit.test_acc,
                    "test_loss": r.fit.test_loss, "steps": r.fit.steps, "seconds": r.fit.seconds})
         }
         Experiment::Ch3 => {
@@ -151,26 +178,39 @@ fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
                 },
                 None => ch3::Settings::book(),
             };
-            if let Some(v) = args.lr {
-                s.lr = v;
-            }
-            if let Some(v) = args.batch {
-                s.batch = v;
-            }
-            if let Some(v) = args.epochs {
-                s.epochs = v;
-            }
-            if let Some(v) = args.steps_per_batch {
-                s.steps_per_batch = v;
-            }
-            if let Some(v) = args.seed {
-                s.seed = v;
-            }
+            set(&mut s.lr, args.lr);
+            set(&mut s.batch, args.batch);
+            set(&mut s.epochs, args.epochs);
+            set(&mut s.steps_per_batch, args.steps_per_batch);
+            set(&mut s.seed, args.seed);
+            set(&mut s.optimizer, args.optimizer.map(Opt::kind));
             let r = ch3::run(&data, &s, &mut progress_fn(&b))?;
             b.finish_and_clear();
-            json!({"experiment": "ch3", "hidden": s.hidden, "l2": s.l2, "epochs": s.epochs,
+            json!({"experiment": "ch3", "optimizer": s.optimizer.name(), "hidden": s.hidden, "l2": s.l2, "epochs": s.epochs,
                    "test_accuracy": r.test_acc, "test_loss": r.test_loss, "steps": r.steps,
                    "seconds": r.seconds})
+        }
+        Experiment::Ch4 | Experiment::Ch5 => {
+            let data = mnist::load()?;
+            let (name, mut s) = if args.experiment == Experiment::Ch4 {
+                ("ch4", ch5::Settings::ch4())
+            } else {
+                ("ch5", ch5::Settings::ch5())
+            };
+            if let Some(v) = args.lr {
+                s.schedule = Schedule::Constant(v);
+            }
+            set(&mut s.batch, args.batch);
+            set(&mut s.epochs, args.epochs);
+            set(&mut s.seed, args.seed);
+            set(&mut s.optimizer, args.optimizer.map(Opt::kind));
+            let r = ch5::run(&data, &s, &mut progress_fn(&b))?;
+            b.finish_and_clear();
+            json!({"experiment": name, "optimizer": s.optimizer.name(), "epochs": s.epochs, "batch": s.batch,
+                   "train_images": s.train_size.unwrap_or(data.train.len()),
+                   "test_images": s.test_size.unwrap_or(data.test.len()),
+                   "test_accuracy": r.fit.test_acc, "test_loss": r.fit.test_loss, "steps": r.fit.steps,
+                   "seconds": r.fit.seconds, "epoch_seconds": r.epoch_seconds})
         }
     };
     Ok(value)

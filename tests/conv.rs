@@ -75,6 +75,7 @@ fn on_tape(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
+    // ANCHOR: conv_proof
     #[test]
     fn conv_naive_equals_fast_equals_composed_equals_finite_differences((g, x, w, b) in conv_case()) {
         let y = conv::forward(&x, &w, &b, &g);
@@ -94,6 +95,7 @@ proptest! {
             prop_assert!(grad_error(h, n) < DEFAULT_TOL, "{name} vs finite differences, {g}:\nnaive {h}\nnumeric {n}");
         }
     }
+    // ANCHOR_END: conv_proof
 
     #[test]
     fn fast_conv_skips_the_input_gradient_it_is_not_asked_for((g, x, w, b) in conv_case()) {
@@ -165,6 +167,7 @@ proptest! {
     }
 }
 
+// ANCHOR: pool_ties
 /// Ties in max pooling: the first maximum in row-major window order takes the whole gradient, in all three
 /// implementations.
 #[test]
@@ -187,6 +190,7 @@ fn max_pool_ties_go_to_the_first_maximum() {
     .unwrap();
     assert_eq!(t.backward(y).unwrap().get(xv).unwrap(), &expected);
 }
+// ANCHOR_END: pool_ties
 
 /// Deep learning's "convolution" is cross-correlation: true convolution with the kernel rotated by 180°.
 #[test]

@@ -67,6 +67,7 @@ fn fc_rejects_mismatched_shapes_with_all_three_named() {
 }
 
 proptest! {
+    // ANCHOR: softmax_ce_proof
     #[test]
     fn softmax_ce_by_hand_equals_autograd_equals_finite_differences(
         (z, labels) in (dim(), 2..11usize).prop_flat_map(|(n, k)| (matrix(n, k, -6.0..6.0), proptest::collection::vec(0..k, n)))
@@ -84,7 +85,9 @@ proptest! {
         prop_assert!(grad_error(&hand, g.get(zv).unwrap()) < DEFAULT_TOL, "by hand {hand} vs autograd {}", g.get(zv).unwrap());
         prop_assert!(grad_error(&hand, &num[0]) < DEFAULT_TOL, "by hand {hand} vs numeric {}", num[0]);
     }
+    // ANCHOR_END: softmax_ce_proof
 
+    // ANCHOR: activations_proof
     #[test]
     fn activations_by_hand_equal_autograd_equal_finite_differences(
         z in (dim(), dim()).prop_flat_map(|(r, c)| away_from_zero(r, c)),
@@ -112,4 +115,5 @@ proptest! {
             prop_assert!(grad_error(&hand, &num[0]) < DEFAULT_TOL, "{kind:?}: by hand vs numeric");
         }
     }
+    // ANCHOR_END: activations_proof
 }

@@ -5,6 +5,7 @@ use nalgebra::DMatrix;
 use zerodl::autograd::ops::softmax_rows;
 use zerodl::Tape;
 
+// ANCHOR: naive_forms
 /// Softmax straight from its definition, `e^z / Σ e^z`, as a first implementation would write it.
 fn naive_softmax(z: &[f32]) -> Vec<f32> {
     let e: Vec<f32> = z.iter().map(|v| v.exp()).collect();
@@ -56,3 +57,4 @@ fn clipping_the_probability_is_the_other_common_fix_and_bounds_the_loss() {
         "{clipped}"
     );
 }
+// ANCHOR_END: naive_forms

@@ -191,3 +191,28 @@ fn a_derivative_one_percent_off_is_caught() {
         .is_err());
     assert!(report.max_error() > 1e-3, "error {}", report.max_error());
 }
+
+proptest! {
+    /// Gather with a random index map (repeats and zeros included): autograd's scatter-add backward equals
+    /// finite differences.
+    #[test]
+    fn gather((a, index, rows, cols) in any_matrix(-2.0..2.0).prop_flat_map(|a| {
+        let n = a.len() as u32;
+        (dim(), dim()).prop_flat_map(move |(r, c)| {
+            let pick = prop_oneof![4 => 0..n, 1 => Just(zerodl::autograd::ops::gather::ZERO)];
+            (proptest::collection::vec(pick, r * c), Just(r), Just(c))
+        }).prop_map(move |(i, r, c)| (i, r, c))
+        .prop_flat_map(move |t| (Just(a.clone()), Just(t)))
+        .prop_map(|(a, (i, r, c))| (a, i, r, c))
+    })) {
+        let index = std::sync::Arc::new(index);
+        assert_grads(|t, x| t.gather(x[0], index.clone(), rows, cols), vec![a])?;
+    }
+
+    /// Column maxima with distinct entries (so a step of 1e-5 cannot change which entry wins).
+    #[test]
+    fn max_rows((r, c, perm) in (dim(), dim()).prop_flat_map(|(r, c)| (Just(r), Just(c), Just((0..r * c).collect::<Vec<_>>()).prop_shuffle()))) {
+        let a = DMatrix::from_iterator(r, c, perm.into_iter().map(|v| v as f64 * 0.1 - 2.0));
+        assert_grads(|t, x| t.max_rows(x[0]), vec![a])?;
+    }
+}

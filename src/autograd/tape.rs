@@ -340,6 +340,17 @@ impl<T: Real> Grads<T> {
         }
     }
 
+    /// In-place access to a gradient, for clipping.
+    pub fn get_mut(&mut self, v: Var) -> Option<&mut DMatrix<T>> {
+        if v.is_param() {
+            self.params.get_mut(v.index as usize)?.as_mut()
+        } else if v.generation == self.generation {
+            self.nodes.get_mut(v.index as usize)?.as_mut()
+        } else {
+            None
+        }
+    }
+
     /// Take a parameter's gradient out (no copy), for an optimizer step.
     pub fn take(&mut self, v: Var) -> Option<DMatrix<T>> {
         if v.is_param() {

@@ -1,11 +1,13 @@
-//! `cargo run --release --bin figures`: regenerate every figure of the book into `plots/`, from fixed seeds.
+//! `cargo run --release --bin figures`: regenerate the book's figures into `plots/`, from fixed seeds, in a few
+//! minutes on 2 cores. `-- --full` adds the long runs (the CNN of chapters 4 and 5, about half an hour).
 //! Figures that need a dataset which is missing are skipped, and said to be.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use zerodl::chapters::{ch1, ch2, ch3};
+use zerodl::chapters::{ch1, ch2, ch3, ch5, optimizers};
 use zerodl::data::mnist;
+use zerodl::optim::Kind;
 use zerodl::plot;
 
 struct Out {
@@ -55,6 +57,81 @@ fn chapter3_no_data(out: &mut Out) -> zerodl::Result<()> {
         &out.file("ch3_xor.svg"),
     )?;
     plot::ch3::activations(&out.file("ch3_activations.svg"))?;
+
+    let mut paths = Vec::new();
+    for kind in Kind::ALL {
+        let lr = match kind {
+            Kind::Sgd => 0.4,
+            Kind::Momentum | Kind::Nag => 0.05,
+            Kind::Adagrad => 1.0,
+            Kind::RmsProp | Kind::Adam => 0.2,
+            Kind::AdaDelta => 1.0,
+        };
+        let p = optimizers::path(kind, lr, 80)?;
+        let (x, y) = *p.last().expect("a path has its start");
+        let label = if kind == Kind::AdaDelta {
+            format!("{} (no rate)", kind.name())
+        } else {
+            format!("{} (lr {lr})", kind.name())
+        };
+        println!(
+            "ch5: {label} on x²/20 + y², after 80 steps at ({x:.3}, {y:.3}), f = {:.2e}",
+            optimizers::bowl(x, y)
+        );
+        paths.push((label, p));
+    }
+    plot::optimizers::paths(&paths, &out.file("ch5_opt_paths.svg"))?;
+    Ok(())
+}
+
+/// A plate of the optimizer comparison: its file, title, and the rate each optimizer gets.
+type Plate = (&'static str, &'static str, Box<dyn Fn(Kind) -> f64>);
+
+fn optimizer_plates(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
+    let t = Instant::now();
+    let s = optimizers::Settings::default();
+    let plates: [Plate; 5] = [
+        (
+            "ch5_opt_suitable.svg",
+            "A suitable rate each",
+            Box::new(optimizers::suitable_lr),
+        ),
+        ("ch5_opt_lr_0.01.svg", "All at lr 0.01", Box::new(|_| 0.01)),
+        ("ch5_opt_lr_0.1.svg", "All at lr 0.1", Box::new(|_| 0.1)),
+        (
+            "ch5_opt_too_small.svg",
+            "A rate 100 times too small",
+            Box::new(|k| optimizers::suitable_lr(k) / 100.0),
+        ),
+        (
+            "ch5_opt_too_large.svg",
+            "A rate 30 times too large",
+            Box::new(|k| optimizers::suitable_lr(k) * 30.0),
+        ),
+    ];
+    for (file, title, lr) in plates {
+        let runs: Vec<(Kind, f64)> = Kind::ALL.iter().map(|&k| (k, lr(k))).collect();
+        let result = optimizers::compare(data, &s, &runs)?;
+        for r in &result {
+            let last = r.points.last();
+            println!(
+                "ch5 optimizers, {title}: {} lr {}: {}",
+                r.kind.name(),
+                r.lr,
+                match (r.diverged, last) {
+                    (true, _) => "diverged".to_string(),
+                    (false, Some(p)) =>
+                        format!("train loss {:.3}, test accuracy {:.2}%", p.1, 100.0 * p.3),
+                    (false, None) => "no evaluation".to_string(),
+                }
+            );
+        }
+        plot::optimizers::curves(&result, title, &out.file(file))?;
+    }
+    println!(
+        "ch5: the optimizer plates took {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -115,7 +192,47 @@ fn with_mnist(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
     Ok(())
 }
 
-fn run(dir: &Path) -> zerodl::Result<Vec<PathBuf>> {
+fn with_mnist_full(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
+    let s = ch5::Settings::ch4();
+    let r = ch5::run(data, &s, &mut |_| {})?;
+    println!(
+        "ch4: CNN with naive layers, {} training images, {} steps, {:.1} s, accuracy {:.1}% on {} test images",
+        s.train_size.unwrap_or(0),
+        r.fit.steps,
+        r.fit.seconds,
+        100.0 * r.fit.test_acc,
+        s.test_size.unwrap_or(0)
+    );
+    let s = ch5::Settings::ch5();
+    let mut r = ch5::run(data, &s, &mut |_| {})?;
+    println!(
+        "ch5: CNN, {} epochs, test accuracy {:.2}%, test loss {:.4}, {:.1} s per epoch",
+        s.epochs,
+        100.0 * r.fit.test_acc,
+        r.fit.test_loss,
+        r.epoch_seconds
+    );
+    plot::ch2::curves(
+        &r.fit.curve,
+        "Chapter 5, the CNN",
+        &out.file("ch5_curves.svg"),
+    )?;
+    plot::ch5::filters(&r.model, &r.tape, &out.file("ch5_filters.svg"))?;
+    let (a, b) = (
+        out.file("ch5_maps_conv1.svg"),
+        out.file("ch5_maps_conv2.svg"),
+    );
+    plot::ch5::feature_maps(
+        &r.model,
+        &mut r.tape,
+        data.test.image(0),
+        data.test.labels[0],
+        [&a, &b],
+    )?;
+    Ok(())
+}
+
+fn run(dir: &Path, full: bool) -> zerodl::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| zerodl::Error::io(dir, e))?;
     let mut out = Out {
         dir: dir.to_path_buf(),
@@ -124,7 +241,15 @@ fn run(dir: &Path) -> zerodl::Result<Vec<PathBuf>> {
     chapter1(&mut out)?;
     chapter3_no_data(&mut out)?;
     match mnist::load() {
-        Ok(data) => with_mnist(&mut out, &data)?,
+        Ok(data) => {
+            with_mnist(&mut out, &data)?;
+            optimizer_plates(&mut out, &data)?;
+            if full {
+                with_mnist_full(&mut out, &data)?;
+            } else {
+                println!("skipped the long runs (chapters 4 and 5, the CNN): pass --full to regenerate them");
+            }
+        }
         Err(e @ zerodl::Error::MissingData { .. }) => {
             eprintln!("skipped the chapter 2 and 3 MNIST figures: {e}");
         }
@@ -134,7 +259,12 @@ fn run(dir: &Path) -> zerodl::Result<Vec<PathBuf>> {
 }
 
 fn main() -> ExitCode {
-    match run(Path::new("plots")) {
+    let full = std::env::args().skip(1).any(|a| a == "--full");
+    if let Some(a) = std::env::args().skip(1).find(|a| a != "--full") {
+        eprintln!("figures: unknown argument {a:?} (the only flag is --full)");
+        return ExitCode::from(2);
+    }
+    match run(Path::new("plots"), full) {
         Ok(files) => {
             for f in &files {
                 println!("wrote {}", f.display());

@@ -148,6 +148,7 @@ pub fn backward<T: Real>(
 }
 // ANCHOR_END: conv_naive_backward
 
+// ANCHOR: convolve_full
 /// True convolution (the kernel flipped), as signal processing defines it: `(x ∗ k)[i] = Σ_a x[i - a] k[a]`,
 /// here over one channel without padding, "full" size. Deep learning's "convolution" is the
 /// cross-correlation `Σ_a x[i + a] k[a]`; the two differ by rotating the kernel 180°.
@@ -168,3 +169,4 @@ pub fn convolve_full(x: &DMatrix<f64>, k: &DMatrix<f64>) -> DMatrix<f64> {
         acc
     })
 }
+// ANCHOR_END: convolve_full

@@ -5,7 +5,7 @@ use crate::autograd::Tape;
 use crate::data::mnist::Mnist;
 use crate::error::Result;
 use crate::nn::{Init, Linear};
-use crate::optim::{Schedule, Sgd};
+use crate::optim::{Kind, Schedule};
 use crate::rng::seeded;
 use crate::train::{fit, CurvePoint, FitConfig, FitReport, Hooks, Progress};
 use nalgebra::DMatrix;
@@ -22,6 +22,7 @@ pub struct Settings {
     pub eval_every: usize,
     /// Steps after which the weights are recorded for the weight-template figure.
     pub snapshot_steps: Vec<usize>,
+    pub optimizer: Kind,
 }
 
 impl Default for Settings {
@@ -36,6 +37,7 @@ impl Default for Settings {
             seed: 1,
             eval_every: 50,
             snapshot_steps: vec![5, 50, 500],
+            optimizer: Kind::Sgd,
         }
     }
 }
@@ -87,14 +89,8 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
         eval: &mut on_eval,
     };
     let sets = (&data.train, &data.test);
-    let fit = fit(
-        &mut tape,
-        &model,
-        &mut Sgd { lr: s.lr },
-        sets,
-        &cfg,
-        &mut hooks,
-    )?;
+    let mut opt = s.optimizer.build::<f32>(s.lr);
+    let fit = fit(&mut tape, &model, opt.as_mut(), sets, &cfg, &mut hooks)?;
     weights.push((fit.steps, tape.value(layer.w)?.clone()));
     Ok(Report { fit, weights })
 }

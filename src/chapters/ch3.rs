@@ -5,7 +5,7 @@ use crate::autograd::Tape;
 use crate::data::mnist::Mnist;
 use crate::error::Result;
 use crate::nn::{Activation, Init, Mlp};
-use crate::optim::{Schedule, Sgd};
+use crate::optim::{Kind, Schedule, Sgd};
 use crate::rng::seeded;
 use crate::train::{fit, CurvePoint, FitConfig, FitReport, Hooks, Progress};
 use nalgebra::DMatrix;
@@ -24,6 +24,7 @@ pub struct Settings {
     pub l2: f64,
     pub seed: u64,
     pub eval_every: usize,
+    pub optimizer: Kind,
 }
 
 impl Settings {
@@ -42,6 +43,7 @@ impl Settings {
             l2: 0.0,
             seed: 1,
             eval_every: 100,
+            optimizer: Kind::Sgd,
         }
     }
 
@@ -85,10 +87,11 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
         step: &mut on_step,
         eval: &mut on_eval,
     };
+    let mut opt = s.optimizer.build::<f32>(s.lr);
     fit(
         &mut tape,
         &model,
-        &mut Sgd { lr: s.lr },
+        opt.as_mut(),
         (&data.train, &data.test),
         &cfg,
         &mut hooks,

@@ -7,7 +7,7 @@ use crate::data::mnist::Mnist;
 use crate::error::Result;
 use crate::nn::cnn::Cnn;
 use crate::nn::conv2d::Impl;
-use crate::optim::{Adam, Schedule};
+use crate::optim::{Kind, Schedule};
 use crate::rng::seeded;
 use crate::train::{fit, CurvePoint, FitConfig, FitReport, Hooks, Progress};
 
@@ -23,6 +23,7 @@ pub struct Settings {
     pub train_size: Option<usize>,
     /// Evaluate on the first this many test images (all when `None`).
     pub test_size: Option<usize>,
+    pub optimizer: Kind,
 }
 
 impl Settings {
@@ -38,17 +39,18 @@ impl Settings {
             eval_every: 625,
             train_size: None,
             test_size: None,
+            optimizer: Kind::Adam,
         }
     }
 
-    /// Chapter 4's run: the same network with the naive loops, on 640 training images and 1,000 test images.
+    /// Chapter 4's run: the same network with the naive loops, on 320 training images and 500 test images.
     pub fn ch4() -> Self {
         Settings {
             imp: Impl::Naive,
             epochs: 1,
             eval_every: 10,
-            train_size: Some(640),
-            test_size: Some(1000),
+            train_size: Some(320),
+            test_size: Some(500),
             ..Settings::ch5()
         }
     }
@@ -88,11 +90,11 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
         step: &mut on_step,
         eval: &mut on_eval,
     };
-    let mut opt = Adam::new(s.schedule.lr(0));
+    let mut opt = s.optimizer.build::<f32>(s.schedule.lr(0));
     let fit = fit(
         &mut tape,
         &model,
-        &mut opt,
+        opt.as_mut(),
         (&train, &test),
         &cfg,
         &mut hooks,

@@ -5,3 +5,4 @@ pub mod ch1;
 pub mod ch2;
 pub mod ch3;
 pub mod ch5;
+pub mod optimizers;

@@ -77,5 +77,6 @@ pub fn weight_templates(r: &Report, path: &Path) -> Result<()> {
         (SIDE, SIDE),
         &rows,
         &cols,
+        3,
     )
 }

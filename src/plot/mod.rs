@@ -5,6 +5,8 @@
 pub mod ch1;
 pub mod ch2;
 pub mod ch3;
+pub mod ch5;
+pub mod optimizers;
 
 use crate::error::{Error, Result};
 use base64::Engine;
@@ -117,12 +119,24 @@ pub fn line_panels(path: &Path, size: (u32, u32), panels: &[Panel]) -> Result<()
                     });
             }
         }
+        // The legend goes to the corner the curves leave free: below them when they end high.
+        let ends: Vec<f64> = panel
+            .series
+            .iter()
+            .filter_map(|s| s.points.iter().rev().find(|p| p.1.is_finite()).map(|p| p.1))
+            .collect();
+        let end_high =
+            !ends.is_empty() && ends.iter().sum::<f64>() / ends.len() as f64 > (y0 + y1) / 2.0;
         chart
             .configure_series_labels()
             .label_font((FONT, 12))
             .border_style(RGBAColor(0, 0, 0, 0.4))
             .background_style(WHITE.mix(0.85))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(if end_high {
+                SeriesLabelPosition::LowerRight
+            } else {
+                SeriesLabelPosition::UpperRight
+            })
             .draw()
             .map_err(draw_err(path))?;
     }
@@ -130,8 +144,9 @@ pub fn line_panels(path: &Path, size: (u32, u32), panels: &[Panel]) -> Result<()
     Ok(())
 }
 
-/// A grid of grey-level pictures (values mapped by a diverging blue-white-red scale around 0), written as one
-/// PNG embedded in an SVG with a label for each row and column.
+/// A grid of pictures (values mapped by a diverging blue-white-red scale around 0, each picture scaled by
+/// its own largest magnitude, every pixel drawn as `scale x scale`), written as one PNG embedded in an SVG
+/// with a label for each row and column.
 pub fn picture_grid(
     path: &Path,
     title: &str,
@@ -139,11 +154,12 @@ pub fn picture_grid(
     side: (usize, usize),
     row_labels: &[String],
     col_labels: &[String],
+    scale: usize,
 ) -> Result<()> {
     let (ph, pw) = side;
     let rows = pictures.len();
     let cols = pictures.iter().map(|r| r.len()).max().unwrap_or(0);
-    let (scale, gap, left, top) = (3usize, 4usize, 90usize, 56usize);
+    let (gap, left, top) = (4usize, 90usize, 56usize);
     let cell_w = pw * scale + gap;
     let cell_h = ph * scale + gap;
     let (img_w, img_h) = (cols * cell_w, rows * cell_h);

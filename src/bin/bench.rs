@@ -1,0 +1,149 @@
+//! `cargo run --release --bin bench`: time one training step (forward, loss, backward, optimizer update) of
+//! each workload after warm-up, and print one JSON line per workload and batch, with the field names of the
+//! PyTorch script in `../shared/bench/` so the two outputs line up. Also `conv2`: the book's second
+//! convolution (32 → 64 channels, 5x5, 14x14, same padding) forward and backward, naive against fast.
+
+use clap::Parser;
+use nalgebra::DMatrix;
+use rand::Rng as _;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use zerodl::autograd::Tape;
+use zerodl::by_hand::{conv, conv_fast};
+use zerodl::layout::ConvGeom;
+use zerodl::nn::cnn::Cnn;
+use zerodl::nn::conv2d::Impl;
+use zerodl::nn::{Activation, Init, Mlp};
+use zerodl::optim::{Adam, Optimizer, Sgd};
+use zerodl::rng::seeded;
+use zerodl::train::Classifier;
+
+#[derive(Parser)]
+#[command(about = "Time training steps of the benchmark workloads")]
+struct Args {
+    /// Comma-separated: mlp, cnn, conv2.
+    #[arg(long, default_value = "mlp,cnn,conv2")]
+    workloads: String,
+    /// Comma-separated batch sizes (default: each workload's own: mlp 64,512; cnn 32,128; conv2 32).
+    #[arg(long)]
+    batches: Option<String>,
+    /// Threads for the matrix products (sets MATMUL_NUM_THREADS before the first product).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Seconds of timed runs per measurement (after warm-up).
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+}
+
+/// Median, min and max in milliseconds of `step` run repeatedly for about `seconds` (at least 5 runs) after
+/// 3 warm-up runs.
+fn time(seconds: f64, mut step: impl FnMut()) -> (f64, f64, f64, usize) {
+    for _ in 0..3 {
+        step();
+    }
+    let mut ms = Vec::new();
+    let start = Instant::now();
+    while ms.len() < 5 || start.elapsed() < Duration::from_secs_f64(seconds) {
+        let t = Instant::now();
+        step();
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    (ms[ms.len() / 2], ms[0], ms[ms.len() - 1], ms.len())
+}
+
+fn random(rows: usize, cols: usize, seed: u64) -> DMatrix<f32> {
+    let mut rng = seeded(seed);
+    DMatrix::from_fn(rows, cols, |_, _| rng.random_range(0.0..1.0))
+}
+
+fn train_step<M: Classifier>(
+    tape: &mut Tape<f32>,
+    model: &M,
+    opt: &mut dyn Optimizer<f32>,
+    x: &DMatrix<f32>,
+    labels: &[usize],
+) {
+    tape.reset();
+    let xv = tape.constant(x.clone());
+    let z = model.logits(tape, xv).expect("shapes fit");
+    let loss = tape.softmax_cross_entropy(z, labels).expect("labels fit");
+    let mut g = tape.backward(loss).expect("scalar loss");
+    opt.step(tape, &mut g, &model.params()).expect("parameters");
+}
+
+fn main() {
+    let args = Args::parse();
+    // SAFETY: single-threaded here, before any other thread exists or reads the environment.
+    unsafe { std::env::set_var("MATMUL_NUM_THREADS", args.threads.to_string()) };
+    let batches: Option<Vec<usize>> = args
+        .batches
+        .as_ref()
+        .map(|b| b.split(',').filter_map(|v| v.trim().parse().ok()).collect());
+    for workload in args.workloads.split(',').map(str::trim) {
+        let default: &[usize] = match workload {
+            "mlp" => &[64, 512],
+            "cnn" => &[32, 128],
+            "conv2" => &[32],
+            other => {
+                eprintln!("bench: unknown workload {other:?} (known: mlp, cnn, conv2)");
+                std::process::exit(2);
+            }
+        };
+        for &batch in batches.as_deref().unwrap_or(default) {
+            let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+            let mut rng = seeded(1);
+            let line = match workload {
+                "mlp" => {
+                    let mut tape = Tape::new();
+                    let model = Mlp::new(
+                        &mut tape,
+                        &[784, 200, 100, 10],
+                        Activation::Relu,
+                        Init::He,
+                        &mut rng,
+                    )
+                    .expect("sizes");
+                    let x = random(batch, 784, 2);
+                    let mut opt = Sgd { lr: 0.01 };
+                    let (med, min, max, runs) = time(args.seconds, || {
+                        train_step(&mut tape, &model, &mut opt, &x, &labels)
+                    });
+                    json!({"workload": "mlp", "batch": batch, "threads": args.threads,
+                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
+                }
+                "cnn" => {
+                    let mut tape = Tape::new();
+                    let model = Cnn::book(&mut tape, Impl::Fast, &mut rng).expect("geometry");
+                    let x = random(batch, 784, 2);
+                    let mut opt = Adam::new(1e-3);
+                    let (med, min, max, runs) = time(args.seconds, || {
+                        train_step(&mut tape, &model, &mut opt, &x, &labels)
+                    });
+                    json!({"workload": "cnn", "batch": batch, "threads": args.threads,
+                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
+                }
+                _ => {
+                    let g = ConvGeom::same(32, 14, 14, 64, 5).expect("geometry");
+                    let x = random(g.in_len(), batch, 3);
+                    let w = random(g.patch(), g.c_out, 4);
+                    let b = random(1, g.c_out, 5);
+                    let dy = random(g.out_len(), batch, 6);
+                    let (fast, fmin, fmax, _) = time(args.seconds, || {
+                        let (_, cols) = conv_fast::forward(&x, &w, &b, &g);
+                        std::hint::black_box(conv_fast::backward(&dy, &cols, &w, &g, true));
+                    });
+                    let (naive, nmin, nmax, _) = time(args.seconds, || {
+                        std::hint::black_box(conv::forward(&x, &w, &b, &g));
+                        std::hint::black_box(conv::backward(&dy, &x, &w, &g));
+                    });
+                    json!({"workload": "conv2", "batch": batch, "threads": args.threads,
+                           "median_ms": fast, "min_ms": fmin, "max_ms": fmax,
+                           "naive_median_ms": naive, "naive_min_ms": nmin, "naive_max_ms": nmax,
+                           "speedup": naive / fast})
+                }
+            };
+            println!("{line}");
+        }
+    }
+}

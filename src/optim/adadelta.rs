@@ -1,0 +1,68 @@
+//! AdaDelta (Zeiler, 2012).
+
+use super::{Optimizer, Slots};
+use crate::autograd::{Grads, Tape, Var};
+use crate::error::Result;
+use crate::scalar::Real;
+
+// ANCHOR: adadelta
+/// `E[g²] ← ρ E[g²] + (1 - ρ) g²`, `Δθ = -(√(E[Δθ²] + ε) / √(E[g²] + ε)) g`,
+/// `E[Δθ²] ← ρ E[Δθ²] + (1 - ρ) Δθ²`, `θ ← θ + Δθ`.
+///
+/// The ratio of the two RMS values carries the units of `θ`, so there is **no learning rate**, as Zeiler
+/// defines it: `set_lr` is ignored and `lr()` reports 1. (Implementations that multiply `Δθ` by a learning
+/// rate, as the book's code does, compute a different method.) Defaults `ρ = 0.95`, `ε = 1e-6`.
+#[derive(Clone, Debug)]
+pub struct AdaDelta<T: Real> {
+    pub rho: f64,
+    pub eps: f64,
+    avg_sq_grad: Slots<T>,
+    avg_sq_step: Slots<T>,
+}
+
+impl<T: Real> AdaDelta<T> {
+    pub fn new() -> Self {
+        AdaDelta {
+            rho: 0.95,
+            eps: 1e-6,
+            avg_sq_grad: Slots::new(),
+            avg_sq_step: Slots::new(),
+        }
+    }
+}
+
+impl<T: Real> Default for AdaDelta<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real> Optimizer<T> for AdaDelta<T> {
+    fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
+        let (rho, eps) = (T::of(self.rho), T::of(self.eps));
+        let one_rho = T::one() - rho;
+        for (i, &p) in params.iter().enumerate() {
+            let Some(g) = grads.get(p) else { continue };
+            let eg = self.avg_sq_grad.get(i, g.shape());
+            let ed = self.avg_sq_step.get(i, g.shape());
+            let theta = tape.param_mut(p)?;
+            for (((w, &gi), egi), edi) in theta
+                .iter_mut()
+                .zip(g.iter())
+                .zip(eg.iter_mut())
+                .zip(ed.iter_mut())
+            {
+                *egi = rho * *egi + one_rho * gi * gi;
+                let delta = -((*edi + eps).sqrt() / (*egi + eps).sqrt()) * gi;
+                *edi = rho * *edi + one_rho * delta * delta;
+                *w += delta;
+            }
+        }
+        Ok(())
+    }
+    fn lr(&self) -> f64 {
+        1.0
+    }
+    fn set_lr(&mut self, _lr: f64) {}
+}
+// ANCHOR_END: adadelta

@@ -1,0 +1,48 @@
+//! Gradient clipping, applied between `backward` and the optimizer step.
+
+use crate::autograd::{Grads, Var};
+use crate::error::{Error, Result};
+use crate::scalar::Real;
+
+// ANCHOR: clip
+/// Clamp every gradient entry to `[-c, c]`. Changes the direction of the gradient; simple and local.
+pub fn by_value<T: Real>(grads: &mut Grads<T>, params: &[Var], c: f64) -> Result<()> {
+    if !(c.is_finite() && c > 0.0) {
+        return Err(Error::Config(format!(
+            "clip value must be a positive number, got {c}"
+        )));
+    }
+    let c = T::of(c);
+    for &p in params {
+        if let Some(g) = grads.get_mut(p) {
+            g.apply(|v| *v = v.clamp(-c, c));
+        }
+    }
+    Ok(())
+}
+
+/// If the global norm `‖g‖ = √(Σ over all parameters of Σ g²)` exceeds `max_norm`, scale every gradient by
+/// `max_norm / ‖g‖`: the direction is kept and only the length is limited. Returns the norm before clipping.
+pub fn by_global_norm<T: Real>(grads: &mut Grads<T>, params: &[Var], max_norm: f64) -> Result<f64> {
+    if !(max_norm.is_finite() && max_norm > 0.0) {
+        return Err(Error::Config(format!(
+            "max norm must be a positive number, got {max_norm}"
+        )));
+    }
+    let norm = params
+        .iter()
+        .filter_map(|&p| grads.get(p))
+        .map(|g| g.iter().map(|v| v.as_f64() * v.as_f64()).sum::<f64>())
+        .sum::<f64>()
+        .sqrt();
+    if norm > max_norm {
+        let s = T::of(max_norm / norm);
+        for &p in params {
+            if let Some(g) = grads.get_mut(p) {
+                *g *= s;
+            }
+        }
+    }
+    Ok(norm)
+}
+// ANCHOR_END: clip

@@ -1,0 +1,55 @@
+//! Nesterov's accelerated gradient (Nesterov, 1983; in this form Sutskever et al., 2013).
+
+use super::{Optimizer, Slots};
+use crate::autograd::{Grads, Tape, Var};
+use crate::error::Result;
+use crate::scalar::Real;
+
+// ANCHOR: nag
+/// Nesterov looks ahead: `v ← μ v - η ∇f(θ + μ v)`, `θ ← θ + v`. Tracking the look-ahead point
+/// `φ = θ + μ v` instead of `θ` gives a rule that needs only the gradient at the parameters we hold:
+/// `v_new = μ v - η g`, `φ ← φ - μ v + (1 + μ) v_new` (the parameters stored are `φ`). Default `μ = 0.9`.
+#[derive(Clone, Debug)]
+pub struct Nag<T: Real> {
+    pub lr: f64,
+    pub mu: f64,
+    v: Slots<T>,
+}
+
+impl<T: Real> Nag<T> {
+    pub fn new(lr: f64) -> Self {
+        Nag {
+            lr,
+            mu: 0.9,
+            v: Slots::new(),
+        }
+    }
+}
+
+impl<T: Real> Optimizer<T> for Nag<T> {
+    fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
+        let (lr, mu) = (T::of(self.lr), T::of(self.mu));
+        for (i, &p) in params.iter().enumerate() {
+            let Some(g) = grads.get(p) else { continue };
+            let v = self.v.get(i, g.shape());
+            for ((w, &gi), vi) in tape
+                .param_mut(p)?
+                .iter_mut()
+                .zip(g.iter())
+                .zip(v.iter_mut())
+            {
+                let prev = *vi;
+                *vi = mu * prev - lr * gi;
+                *w += -mu * prev + (T::one() + mu) * *vi;
+            }
+        }
+        Ok(())
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+// ANCHOR_END: nag
