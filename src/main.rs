@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::process::ExitCode;
-use zerodl::chapters::{ch1, ch2, ch3, ch5};
+use zerodl::chapters::{ch1, ch2, ch3, ch5, ch7};
 use zerodl::data::{download, mnist};
 use zerodl::optim::{Kind, Schedule};
 use zerodl::train::Progress;
@@ -54,6 +54,10 @@ enum Experiment {
     Ch4,
     /// Chapter 5: the book's CNN with im2col, Adam and the book's learning-rate table, 5 epochs.
     Ch5,
+    /// Chapter 6: the chapter 5 CNN with batch normalization after each convolution.
+    Ch6,
+    /// Chapter 7: three stacked tanh RNN layers predict the next 10 values of a noisy curve from the 10 before.
+    Ch7,
 }
 
 #[derive(clap::Args)]
@@ -81,9 +85,39 @@ struct RunArgs {
     /// Optimizer (default: the book's for the experiment: SGD for ch2 and ch3, Adam for ch4 and ch5).
     #[arg(long, value_enum)]
     optimizer: Option<Opt>,
+    /// ch7: multiply the learning rate by this after every epoch (default 0.5; the book's constant rate is 1).
+    #[arg(long)]
+    decay: Option<f64>,
+    /// ch7: hidden units per RNN layer.
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// ch7: stacked RNN layers.
+    #[arg(long)]
+    layers: Option<usize>,
+    /// ch7: run every layer in both directions.
+    #[arg(long)]
+    bidirectional: bool,
+    /// ch7: how a bidirectional stack joins its directions (per-layer is the default; book is the book's).
+    #[arg(long, value_enum)]
+    merge: Option<MergeArg>,
+    /// ch7: clip the global gradient norm at this value (default 5).
+    #[arg(long, conflicts_with_all = ["clip_value", "no_clip"])]
+    clip_norm: Option<f64>,
+    /// ch7: clip every gradient entry to [-c, c] instead.
+    #[arg(long, conflicts_with = "no_clip")]
+    clip_value: Option<f64>,
+    /// ch7: no gradient clipping.
+    #[arg(long)]
+    no_clip: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MergeArg {
+    PerLayer,
+    Book,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -190,12 +224,12 @@ fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
                    "test_accuracy": r.test_acc, "test_loss": r.test_loss, "steps": r.steps,
                    "seconds": r.seconds})
         }
-        Experiment::Ch4 | Experiment::Ch5 => {
+        Experiment::Ch4 | Experiment::Ch5 | Experiment::Ch6 => {
             let data = mnist::load()?;
-            let (name, mut s) = if args.experiment == Experiment::Ch4 {
-                ("ch4", ch5::Settings::ch4())
-            } else {
-                ("ch5", ch5::Settings::ch5())
+            let (name, mut s) = match args.experiment {
+                Experiment::Ch4 => ("ch4", ch5::Settings::ch4()),
+                Experiment::Ch5 => ("ch5", ch5::Settings::ch5()),
+                _ => ("ch6", ch5::Settings::ch6()),
             };
             if let Some(v) = args.lr {
                 s.schedule = Schedule::Constant(v);
@@ -211,6 +245,39 @@ fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
                    "test_images": s.test_size.unwrap_or(data.test.len()),
                    "test_accuracy": r.fit.test_acc, "test_loss": r.fit.test_loss, "steps": r.fit.steps,
                    "seconds": r.fit.seconds, "epoch_seconds": r.epoch_seconds})
+        }
+        Experiment::Ch7 => {
+            let mut s = ch7::Settings::default();
+            set(&mut s.lr, args.lr);
+            set(&mut s.batch, args.batch);
+            set(&mut s.epochs, args.epochs);
+            set(&mut s.seed, args.seed);
+            set(&mut s.hidden, args.hidden);
+            set(&mut s.decay, args.decay);
+            set(&mut s.layers, args.layers);
+            s.bidirectional |= args.bidirectional;
+            if let Some(m) = args.merge {
+                s.merge = match m {
+                    MergeArg::PerLayer => zerodl::by_hand::rnn::Merge::PerLayer,
+                    MergeArg::Book => zerodl::by_hand::rnn::Merge::Book,
+                };
+            }
+            if let Some(c) = args.clip_norm {
+                s.clip = ch7::Clip::Norm(c);
+            }
+            if let Some(c) = args.clip_value {
+                s.clip = ch7::Clip::Value(c);
+            }
+            if args.no_clip {
+                s.clip = ch7::Clip::None;
+            }
+            let r = ch7::run(&s, &mut progress_fn(&b))?;
+            b.finish_and_clear();
+            json!({"experiment": "ch7", "hidden": s.hidden, "layers": s.layers, "bidirectional": s.bidirectional,
+                   "clip": format!("{:?}", s.clip), "epochs": s.epochs, "test_mse": r.test_mse,
+                   "test_mse_clean_signal": r.test_mse_clean, "noise_floor": r.noise_floor,
+                   "linear_least_squares_mse": r.linear_mse, "decay": s.decay,
+                   "max_grad_norm": r.max_grad_norm, "steps": r.steps, "seconds": r.seconds})
         }
     };
     Ok(value)

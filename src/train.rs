@@ -14,6 +14,8 @@ pub trait Classifier {
     fn params(&self) -> Vec<Var>;
     /// The parameters L2 regularisation penalises (weights, not biases).
     fn l2_params(&self) -> Vec<Var>;
+    /// Switch layers that behave differently in training and inference (batch normalization).
+    fn set_training(&self, _on: bool) {}
 }
 
 impl Classifier for crate::nn::Mlp {
@@ -25,6 +27,9 @@ impl Classifier for crate::nn::Mlp {
     }
     fn l2_params(&self) -> Vec<Var> {
         self.weights()
+    }
+    fn set_training(&self, on: bool) {
+        crate::nn::Mlp::set_training(self, on)
     }
 }
 
@@ -92,13 +97,15 @@ pub struct FitReport {
     pub steps: usize,
 }
 
-/// Loss and accuracy of `model` on a whole split, in batches of `batch`.
+/// Loss and accuracy of `model` on a whole split, in batches of `batch`, in inference mode (the model is
+/// left in inference mode; `fit` switches it back before each training step).
 pub fn evaluate<M: Classifier>(
     tape: &mut Tape<f32>,
     model: &M,
     split: &Split,
     batch: usize,
 ) -> Result<(f64, f64)> {
+    model.set_training(false);
     let mut loss = 0.0;
     let mut correct = 0;
     for rows in in_order(split.len(), batch) {
@@ -162,6 +169,7 @@ pub fn fit<M: Classifier>(
             let x_batch = train.flat_rows(&rows);
             let labels = train.labels_usize(&rows);
             for _ in 0..cfg.steps_per_batch {
+                model.set_training(true);
                 tape.reset();
                 let x = tape.constant(x_batch.clone());
                 let z = model.logits(tape, x)?;

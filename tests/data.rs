@@ -305,3 +305,16 @@ fn real_mnist_counts_and_histograms() {
     assert_eq!(&m.train.labels[..10], &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
     assert_eq!(&m.test.labels[..5], &[7, 2, 1, 0, 4]);
 }
+
+#[test]
+fn a_batch_stream_runs_epoch_after_epoch_in_the_order_of_epoch_batches() {
+    use zerodl::data::batch::BatchStream;
+    let mut stream = BatchStream::new(10, 4, seeded(9));
+    let mut rng = seeded(9);
+    let expected: Vec<Vec<usize>> = (0..3)
+        .flat_map(|_| epoch_batches(10, 4, &mut rng))
+        .collect();
+    let got: Vec<Vec<usize>> = (0..expected.len()).map(|_| stream.next_batch()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(got.len(), 9, "three epochs of 4 + 4 + 2");
+}

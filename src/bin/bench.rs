@@ -2,6 +2,7 @@
 //! each workload after warm-up, and print one JSON line per workload and batch, with the field names of the
 //! PyTorch script in `../shared/bench/` so the two outputs line up. Also `conv2`: the book's second
 //! convolution (32 → 64 channels, 5x5, 14x14, same padding) forward and backward, naive against fast.
+//! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3); the recurrent ones (W4, W5) come with their chapters.
 
 use clap::Parser;
 use nalgebra::DMatrix;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use zerodl::autograd::Tape;
 use zerodl::by_hand::{conv, conv_fast};
 use zerodl::layout::ConvGeom;
+use zerodl::nn::batch_norm::BnImpl;
 use zerodl::nn::cnn::Cnn;
 use zerodl::nn::conv2d::Impl;
 use zerodl::nn::{Activation, Init, Mlp};
@@ -21,8 +23,8 @@ use zerodl::train::Classifier;
 #[derive(Parser)]
 #[command(about = "Time training steps of the benchmark workloads")]
 struct Args {
-    /// Comma-separated: mlp, cnn, conv2.
-    #[arg(long, default_value = "mlp,cnn,conv2")]
+    /// Comma-separated: mlp, cnn, cnnbn, conv2.
+    #[arg(long, default_value = "mlp,cnn,cnnbn,conv2")]
     workloads: String,
     /// Comma-separated batch sizes (default: each workload's own: mlp 64,512; cnn 32,128; conv2 32).
     #[arg(long)]
@@ -83,10 +85,10 @@ fn main() {
     for workload in args.workloads.split(',').map(str::trim) {
         let default: &[usize] = match workload {
             "mlp" => &[64, 512],
-            "cnn" => &[32, 128],
+            "cnn" | "cnnbn" => &[32, 128],
             "conv2" => &[32],
             other => {
-                eprintln!("bench: unknown workload {other:?} (known: mlp, cnn, conv2)");
+                eprintln!("bench: unknown workload {other:?} (known: mlp, cnn, cnnbn, conv2)");
                 std::process::exit(2);
             }
         };
@@ -112,15 +114,20 @@ fn main() {
                     json!({"workload": "mlp", "batch": batch, "threads": args.threads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
                 }
-                "cnn" => {
+                "cnn" | "cnnbn" => {
                     let mut tape = Tape::new();
-                    let model = Cnn::book(&mut tape, Impl::Fast, &mut rng).expect("geometry");
+                    let model = if workload == "cnn" {
+                        Cnn::book(&mut tape, Impl::Fast, &mut rng)
+                    } else {
+                        Cnn::book_bn(&mut tape, Impl::Fast, BnImpl::Fused, &mut rng)
+                    }
+                    .expect("geometry");
                     let x = random(batch, 784, 2);
                     let mut opt = Adam::new(1e-3);
                     let (med, min, max, runs) = time(args.seconds, || {
                         train_step(&mut tape, &model, &mut opt, &x, &labels)
                     });
-                    json!({"workload": "cnn", "batch": batch, "threads": args.threads,
+                    json!({"workload": workload, "batch": batch, "threads": args.threads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
                 }
                 _ => {

@@ -1,11 +1,11 @@
-//! `cargo run --release --bin figures`: regenerate the book's figures into `plots/`, from fixed seeds, in a few
-//! minutes on 2 cores. `-- --full` adds the long runs (the CNN of chapters 4 and 5, about half an hour).
+//! `cargo run --release --bin figures`: regenerate the book's figures into `plots/`, from fixed seeds, in 10 to 25
+//! minutes on 2 cores. `-- --full` adds the long runs (the CNNs of chapters 4 to 6, 20 to 45 minutes more).
 //! Figures that need a dataset which is missing are skipped, and said to be.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use zerodl::chapters::{ch1, ch2, ch3, ch5, optimizers};
+use zerodl::chapters::{ch1, ch2, ch3, ch5, ch6, ch7, optimizers};
 use zerodl::data::mnist;
 use zerodl::optim::Kind;
 use zerodl::plot;
@@ -192,6 +192,43 @@ fn with_mnist(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
     Ok(())
 }
 
+fn batch_norm_sigmoid(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
+    let t = Instant::now();
+    let mut runs = Vec::new();
+    for (lr, bn) in [(0.5, false), (0.5, true), (5.0, false), (5.0, true)] {
+        let r = ch6::sigmoid_net(data, bn, lr, 3000, 100)?;
+        let last = r.curve.last().copied().unwrap_or((0, f64::NAN, f64::NAN));
+        let q = r.percentiles.last().map(|p| p.1).unwrap_or([f64::NAN; 3]);
+        println!(
+            "ch6: sigmoid net, batch norm {bn}, SGD lr {lr}: train loss {:.3}, test accuracy {:.2}%{}, \
+             last-layer unit input percentiles 15/50/85: {:.2} / {:.2} / {:.2}",
+            last.1,
+            100.0 * last.2,
+            if r.diverged { " (diverged)" } else { "" },
+            q[0],
+            q[1],
+            q[2]
+        );
+        runs.push(r);
+    }
+    plot::ch6::percentiles(&runs[0], &runs[1], &out.file("ch6_percentiles.svg"))?;
+    plot::ch6::sigmoid_curves(
+        &[&runs[0], &runs[1]],
+        "Sigmoid net, lr 0.5",
+        &out.file("ch6_sigmoid_lr0.5.svg"),
+    )?;
+    plot::ch6::sigmoid_curves(
+        &[&runs[2], &runs[3]],
+        "Sigmoid net, lr 5",
+        &out.file("ch6_sigmoid_lr5.svg"),
+    )?;
+    println!(
+        "ch6: the sigmoid-network runs took {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn with_mnist_full(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
     let s = ch5::Settings::ch4();
     let r = ch5::run(data, &s, &mut |_| {})?;
@@ -217,6 +254,7 @@ fn with_mnist_full(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
         "Chapter 5, the CNN",
         &out.file("ch5_curves.svg"),
     )?;
+    let without_bn = r.fit.curve.clone();
     plot::ch5::filters(&r.model, &r.tape, &out.file("ch5_filters.svg"))?;
     let (a, b) = (
         out.file("ch5_maps_conv1.svg"),
@@ -229,6 +267,56 @@ fn with_mnist_full(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
         data.test.labels[0],
         [&a, &b],
     )?;
+
+    let s = ch5::Settings::ch6();
+    let r = ch5::run(data, &s, &mut |_| {})?;
+    println!(
+        "ch6: CNN with batch norm, {} epochs, test accuracy {:.2}%, test loss {:.4}, {:.1} s per epoch",
+        s.epochs,
+        100.0 * r.fit.test_acc,
+        r.fit.test_loss,
+        r.epoch_seconds
+    );
+    let title = "Chapter 6, the CNN with batch norm";
+    plot::ch2::curves(&r.fit.curve, title, &out.file("ch6_curves.svg"))?;
+    plot::ch6::cnn_compare(&without_bn, &r.fit.curve, &out.file("ch6_vs_ch5.svg"))?;
+    Ok(())
+}
+
+fn chapter7(out: &mut Out) -> zerodl::Result<()> {
+    let r = ch7::run(&ch7::Settings::default(), &mut |_| {})?;
+    println!(
+        "ch7: 3-layer RNN, {} steps, test MSE {:.5} (against the clean signal {:.5}; noise floor {:.5}; \
+         best linear predictor {:.5}), largest gradient norm {:.3}, {:.1} s",
+        r.steps, r.test_mse, r.test_mse_clean, r.noise_floor, r.linear_mse, r.max_grad_norm, r.seconds
+    );
+    plot::ch7::prediction(&r, &out.file("ch7_prediction.svg"))?;
+    plot::ch7::curves(&r, &out.file("ch7_curves.svg"))?;
+    let flows = ch7::FLOW_SCALES
+        .iter()
+        .map(|&rho| Ok((rho, ch7::gradient_flow(rho, 200, 30, 7)?)))
+        .collect::<zerodl::Result<Vec<_>>>()?;
+    for (rho, g) in &flows {
+        println!(
+            "ch7: W_h = {rho} x orthogonal: gradient at step 200 {:.3e}, at step 1 {:.3e}",
+            g[199], g[0]
+        );
+    }
+    plot::ch7::gradient_flow(&flows, &out.file("ch7_gradient_flow.svg"))?;
+    let c = ch7::ClipDemo::default();
+    let plain = ch7::clip_run(ch7::Clip::None, &c)?;
+    let clipped = ch7::clip_run(ch7::Clip::Norm(c.max_norm), &c)?;
+    for (name, run) in [("no clipping", &plain), ("clipping", &clipped)] {
+        let last = run.last().map_or(f64::NAN, |p| p.0);
+        let peak = run.iter().map(|p| p.1).fold(0.0, f64::max);
+        println!("ch7: long sequence, {name}: {} steps, final loss {last:.4}, largest gradient norm {peak:.3e}", run.len());
+    }
+    let n1 = "no clipping".to_string();
+    let n2 = format!("clipped at global norm {}", c.max_norm);
+    plot::ch7::clipping(
+        &[(&n1, &plain), (&n2, &clipped)],
+        &out.file("ch7_clipping.svg"),
+    )?;
     Ok(())
 }
 
@@ -240,14 +328,16 @@ fn run(dir: &Path, full: bool) -> zerodl::Result<Vec<PathBuf>> {
     };
     chapter1(&mut out)?;
     chapter3_no_data(&mut out)?;
+    chapter7(&mut out)?;
     match mnist::load() {
         Ok(data) => {
             with_mnist(&mut out, &data)?;
             optimizer_plates(&mut out, &data)?;
+            batch_norm_sigmoid(&mut out, &data)?;
             if full {
                 with_mnist_full(&mut out, &data)?;
             } else {
-                println!("skipped the long runs (chapters 4 and 5, the CNN): pass --full to regenerate them");
+                println!("skipped the long runs (chapters 4 to 6, the CNNs): pass --full to regenerate them");
             }
         }
         Err(e @ zerodl::Error::MissingData { .. }) => {

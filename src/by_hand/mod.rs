@@ -3,10 +3,12 @@
 //! tape's composed layers are proven against, and later the fused fast paths registered on the tape.
 
 pub mod activation;
+pub mod batch_norm;
 pub mod conv;
 pub mod conv_fast;
 pub mod fc;
 pub mod perceptron;
 pub mod pool;
 pub mod pool_fast;
+pub mod rnn;
 pub mod softmax_ce;

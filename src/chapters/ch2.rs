@@ -62,6 +62,7 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
     let model = crate::nn::Mlp {
         layers: vec![layer],
         activation: crate::nn::Activation::Relu, // unused: one layer has no hidden activation
+        bn: Vec::new(),
     };
     // ANCHOR_END: model
     let cfg = FitConfig {

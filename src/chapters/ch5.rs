@@ -5,6 +5,7 @@
 use crate::autograd::Tape;
 use crate::data::mnist::Mnist;
 use crate::error::Result;
+use crate::nn::batch_norm::BnImpl;
 use crate::nn::cnn::Cnn;
 use crate::nn::conv2d::Impl;
 use crate::optim::{Kind, Schedule};
@@ -24,6 +25,8 @@ pub struct Settings {
     /// Evaluate on the first this many test images (all when `None`).
     pub test_size: Option<usize>,
     pub optimizer: Kind,
+    /// Batch normalization after each convolution (chapter 6).
+    pub batch_norm: Option<BnImpl>,
 }
 
 impl Settings {
@@ -40,6 +43,15 @@ impl Settings {
             train_size: None,
             test_size: None,
             optimizer: Kind::Adam,
+            batch_norm: None,
+        }
+    }
+
+    /// Chapter 6's run: chapter 5's with batch normalization after each convolution, before its ReLU.
+    pub fn ch6() -> Self {
+        Settings {
+            batch_norm: Some(BnImpl::Fused),
+            ..Settings::ch5()
         }
     }
 
@@ -67,7 +79,10 @@ pub struct Report {
 pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> {
     let mut rng = seeded(s.seed);
     let mut tape = Tape::<f32>::new();
-    let model = Cnn::book(&mut tape, s.imp, &mut rng)?;
+    let model = match s.batch_norm {
+        None => Cnn::book(&mut tape, s.imp, &mut rng)?,
+        Some(bn) => Cnn::book_bn(&mut tape, s.imp, bn, &mut rng)?,
+    };
     let train = s
         .train_size
         .map_or_else(|| data.train.clone(), |n| data.train.head(n));

@@ -3,7 +3,7 @@
 //! paths on a two-dimensional ill-conditioned quadratic.
 
 use crate::autograd::Tape;
-use crate::data::batch::epoch_batches;
+use crate::data::batch::BatchStream;
 use crate::data::mnist::Mnist;
 use crate::error::Result;
 use crate::nn::{Activation, Init, Mlp};
@@ -74,8 +74,7 @@ pub fn compare(data: &Mnist, s: &Settings, runs: &[(Kind, f64)]) -> Result<Vec<R
         )?;
         let params = model.params();
         let mut opt = kind.build::<f32>(lr);
-        let mut order = seeded(s.seed + 1);
-        let mut batches = Vec::new();
+        let mut batches = BatchStream::new(data.train.len(), s.batch, seeded(s.seed + 1));
         let mut run = Run {
             kind,
             lr,
@@ -84,11 +83,7 @@ pub fn compare(data: &Mnist, s: &Settings, runs: &[(Kind, f64)]) -> Result<Vec<R
         };
         let (mut seen, mut n) = (0.0, 0);
         for step in 1..=s.steps {
-            if batches.is_empty() {
-                batches = epoch_batches(data.train.len(), s.batch, &mut order);
-                batches.reverse();
-            }
-            let rows = batches.pop().expect("refilled above");
+            let rows = batches.next_batch();
             tape.reset();
             let x = tape.constant(data.train.flat_rows(&rows));
             let labels = data.train.labels_usize(&rows);

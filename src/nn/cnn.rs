@@ -1,6 +1,7 @@
 //! The book's CNN (chapters 4 and 5): conv 5x5 x32 (same) + ReLU, max-pool 2x2, conv 5x5 x64 (same) + ReLU,
 //! max-pool 2x2, FC 3136 → 512 + ReLU, FC 512 → 10.
 
+use super::batch_norm::{BatchNorm, BnImpl, Form};
 use super::conv2d::{Conv2d, Impl};
 use super::pool::Pool2d;
 use super::{Init, Linear};
@@ -20,6 +21,8 @@ pub struct Cnn {
     pub pool2: Pool2d,
     pub fc1: Linear,
     pub fc2: Linear,
+    /// Batch normalization after each convolution, before its ReLU (chapter 6), when present.
+    pub bn: Option<[BatchNorm; 2]>,
 }
 
 impl Cnn {
@@ -46,15 +49,46 @@ impl Cnn {
             pool2,
             fc1,
             fc2,
+            bn: None,
         })
+    }
+
+    /// Chapter 6's network: the book's CNN with batch normalization after each convolution.
+    pub fn book_bn(tape: &mut Tape<f32>, imp: Impl, bn: BnImpl, rng: &mut Rng) -> Result<Self> {
+        let mut net = Cnn::book(tape, imp, rng)?;
+        net.bn = Some([
+            BatchNorm::new(
+                tape,
+                Form::Conv {
+                    channels: 32,
+                    hw: 28 * 28,
+                },
+                bn,
+            ),
+            BatchNorm::new(
+                tape,
+                Form::Conv {
+                    channels: 64,
+                    hw: 14 * 14,
+                },
+                bn,
+            ),
+        ]);
+        Ok(net)
     }
 
     /// The feature maps after each conv + ReLU, for a batch in image layout `784 x N`.
     pub fn features(&self, tape: &mut Tape<f32>, images: Var) -> Result<[Var; 2]> {
-        let h = self.conv1.forward(tape, images)?;
+        let mut h = self.conv1.forward(tape, images)?;
+        if let Some(bn) = &self.bn {
+            h = bn[0].forward(tape, h)?;
+        }
         let f1 = tape.relu(h)?;
         let h = self.pool1.forward(tape, f1)?;
-        let h = self.conv2.forward(tape, h)?;
+        let mut h = self.conv2.forward(tape, h)?;
+        if let Some(bn) = &self.bn {
+            h = bn[1].forward(tape, h)?;
+        }
         let f2 = tape.relu(h)?;
         Ok([f1, f2])
     }
@@ -74,7 +108,7 @@ impl Classifier for Cnn {
     }
 
     fn params(&self) -> Vec<Var> {
-        vec![
+        let mut p = vec![
             self.conv1.w,
             self.conv1.b,
             self.conv2.w,
@@ -83,7 +117,17 @@ impl Classifier for Cnn {
             self.fc1.b,
             self.fc2.w,
             self.fc2.b,
-        ]
+        ];
+        if let Some(bn) = &self.bn {
+            p.extend(bn.iter().flat_map(|b| [b.gamma, b.beta]));
+        }
+        p
+    }
+
+    fn set_training(&self, on: bool) {
+        if let Some(bn) = &self.bn {
+            bn.iter().for_each(|b| b.set_training(on));
+        }
     }
 
     fn l2_params(&self) -> Vec<Var> {

@@ -1,5 +1,6 @@
 //! A fully connected network: `Linear → activation → … → Linear`, ending in logits.
 
+use super::batch_norm::{BatchNorm, BnImpl, Form};
 use super::{Init, Linear};
 use crate::autograd::{Tape, Var};
 use crate::error::{Error, Result};
@@ -30,6 +31,8 @@ impl Activation {
 pub struct Mlp {
     pub layers: Vec<Linear>,
     pub activation: Activation,
+    /// Batch normalization before each hidden activation (chapter 6), or empty.
+    pub bn: Vec<BatchNorm>,
 }
 
 impl Mlp {
@@ -50,14 +53,53 @@ impl Mlp {
             .windows(2)
             .map(|w| Linear::new(tape, w[0], w[1], init, rng))
             .collect();
-        Ok(Mlp { layers, activation })
+        Ok(Mlp {
+            layers,
+            activation,
+            bn: Vec::new(),
+        })
     }
 
+    /// The same network with batch normalization (fully connected form) before every hidden activation.
+    pub fn with_batch_norm<T: Real>(mut self, tape: &mut Tape<T>, imp: BnImpl) -> Self {
+        let hidden = &self.layers[..self.layers.len() - 1];
+        self.bn = hidden
+            .iter()
+            .map(|l| {
+                let features = tape.value(l.b).map_or(0, |b| b.ncols());
+                BatchNorm::new(tape, Form::Fc { features }, imp)
+            })
+            .collect();
+        self
+    }
+
+    /// Every hidden layer's pre-activation (after batch normalization when present), for the figures.
+    pub fn pre_activations<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Vec<Var>> {
+        let mut out = Vec::new();
+        self.run(tape, x, Some(&mut out))?;
+        Ok(out)
+    }
     pub fn forward<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Var> {
+        self.run(tape, x, None)
+    }
+
+    /// The forward pass; `pre`, when given, collects each hidden layer's input to its activation.
+    fn run<T: Real>(
+        &self,
+        tape: &mut Tape<T>,
+        x: Var,
+        mut pre: Option<&mut Vec<Var>>,
+    ) -> Result<Var> {
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(tape, h)?;
             if i + 1 < self.layers.len() {
+                if let Some(bn) = self.bn.get(i) {
+                    h = bn.forward(tape, h)?;
+                }
+                if let Some(pre) = pre.as_deref_mut() {
+                    pre.push(h);
+                }
                 h = self.activation.apply(tape, h)?;
             }
         }
@@ -65,7 +107,14 @@ impl Mlp {
     }
 
     pub fn params(&self) -> Vec<Var> {
-        self.layers.iter().flat_map(|l| [l.w, l.b]).collect()
+        let layers = self.layers.iter().flat_map(|l| [l.w, l.b]);
+        layers
+            .chain(self.bn.iter().flat_map(|b| [b.gamma, b.beta]))
+            .collect()
+    }
+
+    pub fn set_training(&self, on: bool) {
+        self.bn.iter().for_each(|b| b.set_training(on));
     }
 
     /// The weight matrices (not the biases): what L2 regularisation penalises.

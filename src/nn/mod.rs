@@ -1,5 +1,6 @@
 //! Layers and models built from tape ops: the autograd twin of each hand-derived layer in [`crate::by_hand`].
 
+pub mod batch_norm;
 pub mod cnn;
 pub mod conv2d;
 pub mod init;
@@ -7,6 +8,7 @@ pub mod linear;
 pub mod mlp;
 pub mod perceptron;
 pub mod pool;
+pub mod rnn;
 
 pub use init::Init;
 pub use linear::Linear;

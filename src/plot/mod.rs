@@ -6,6 +6,8 @@ pub mod ch1;
 pub mod ch2;
 pub mod ch3;
 pub mod ch5;
+pub mod ch6;
+pub mod ch7;
 pub mod optimizers;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,142 @@
+//! Batch normalization, derived by hand (book chapter 6), in the fully connected form: `x: m x D`, statistics
+//! per feature (column) over the `m` rows. The convolutional form normalises per channel over `N·H·W` values;
+//! [`to_rows`] and [`from_rows`] turn the image layout into this form (`m = N·H·W` rows, `C` columns) and back.
+//!
+//! Forward (training), per feature:
+//! `μ = (1/m) Σ x`, `σ² = (1/m) Σ (x - μ)²` (the biased variance), `x̂ = (x - μ)/√(σ² + ε)`, `y = γ x̂ + β`.
+//!
+//! Backward: `dβ = Σ dy`, `dγ = Σ dy ⊙ x̂`, and, because `μ` and `σ²` depend on every `x` of the batch,
+//! `dx = (1/m) · γ/√(σ² + ε) · (m dy - Σ dy - x̂ Σ (dy ⊙ x̂))`.
+//! Derivation: with `s = 1/√(σ² + ε)`, `∂x̂_i/∂x_j = s (δ_ij - 1/m - x̂_i x̂_j / m)`; so
+//! `dx_j = Σ_i γ dy_i ∂x̂_i/∂x_j = γ s (dy_j - (1/m) Σ dy - (x̂_j/m) Σ dy x̂)`.
+//! (The book's published code multiplies its last term by an extra `1/√(σ² + ε)`: see `tests/batch_norm.rs`.)
+
+use crate::error::{Error, Result, Shape};
+use crate::scalar::Real;
+use nalgebra::DMatrix;
+
+// ANCHOR: bn_forward
+pub struct BnCache<T: Real> {
+    pub x_hat: DMatrix<T>,
+    /// `1/√(σ² + ε)` per feature.
+    pub inv_std: Vec<T>,
+    pub gamma: DMatrix<T>,
+}
+
+/// Training forward: normalise with the batch's mean and biased variance. Returns `y`, the cache, and the
+/// batch statistics `(μ, σ²)` (for the running averages).
+#[allow(clippy::type_complexity)]
+pub fn forward<T: Real>(
+    x: &DMatrix<T>,
+    gamma: &DMatrix<T>,
+    beta: &DMatrix<T>,
+    eps: f64,
+) -> Result<(DMatrix<T>, BnCache<T>, (Vec<T>, Vec<T>))> {
+    let (m, d) = x.shape();
+    if m == 0 || gamma.shape() != (1, d) || beta.shape() != (1, d) {
+        return Err(Error::shape(
+            "batch_norm",
+            &[
+                Shape(m, d),
+                Shape(gamma.nrows(), gamma.ncols()),
+                Shape(beta.nrows(), beta.ncols()),
+            ],
+            format!("x: m x {d} with m > 0, gamma and beta: 1 x {d}"),
+        ));
+    }
+    let mf = T::of(m as f64);
+    let mut x_hat = DMatrix::zeros(m, d);
+    let mut y = DMatrix::zeros(m, d);
+    let (mut means, mut vars, mut inv_std) = (
+        Vec::with_capacity(d),
+        Vec::with_capacity(d),
+        Vec::with_capacity(d),
+    );
+    for j in 0..d {
+        let col = x.column(j);
+        let mu = col.sum() / mf;
+        let var = col
+            .iter()
+            .map(|&v| (v - mu) * (v - mu))
+            .fold(T::zero(), |a, b| a + b)
+            / mf;
+        let s = T::one() / (var + T::of(eps)).sqrt();
+        for i in 0..m {
+            let h = (x[(i, j)] - mu) * s;
+            x_hat[(i, j)] = h;
+            y[(i, j)] = gamma[(0, j)] * h + beta[(0, j)];
+        }
+        means.push(mu);
+        vars.push(var);
+        inv_std.push(s);
+    }
+    let cache = BnCache {
+        x_hat,
+        inv_std,
+        gamma: gamma.clone(),
+    };
+    Ok((y, cache, (means, vars)))
+}
+// ANCHOR_END: bn_forward
+
+pub struct BnGrads<T: Real> {
+    pub dx: DMatrix<T>,
+    pub dgamma: DMatrix<T>,
+    pub dbeta: DMatrix<T>,
+}
+
+// ANCHOR: bn_backward
+/// The compact form: `dx = (1/m) γ s (m dy - Σ dy - x̂ Σ (dy ⊙ x̂))`.
+pub fn backward<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> BnGrads<T> {
+    let (m, d) = dy.shape();
+    let mf = T::of(m as f64);
+    let mut dx = DMatrix::zeros(m, d);
+    let mut dgamma = DMatrix::zeros(1, d);
+    let mut dbeta = DMatrix::zeros(1, d);
+    for j in 0..d {
+        let (mut sum_dy, mut sum_dy_xhat) = (T::zero(), T::zero());
+        for i in 0..m {
+            sum_dy += dy[(i, j)];
+            sum_dy_xhat += dy[(i, j)] * c.x_hat[(i, j)];
+        }
+        dbeta[(0, j)] = sum_dy;
+        dgamma[(0, j)] = sum_dy_xhat;
+        let k = c.gamma[(0, j)] * c.inv_std[j] / mf;
+        for i in 0..m {
+            dx[(i, j)] = k * (mf * dy[(i, j)] - sum_dy - c.x_hat[(i, j)] * sum_dy_xhat);
+        }
+    }
+    BnGrads { dx, dgamma, dbeta }
+}
+// ANCHOR_END: bn_backward
+
+/// Inference: normalise with given (running) statistics; works for any number of rows, one included.
+pub fn infer<T: Real>(
+    x: &DMatrix<T>,
+    gamma: &DMatrix<T>,
+    beta: &DMatrix<T>,
+    mean: &DMatrix<T>,
+    var: &DMatrix<T>,
+    eps: f64,
+) -> DMatrix<T> {
+    DMatrix::from_fn(x.nrows(), x.ncols(), |i, j| {
+        gamma[(0, j)] * (x[(i, j)] - mean[(0, j)]) / (var[(0, j)] + T::of(eps)).sqrt()
+            + beta[(0, j)]
+    })
+}
+
+// ANCHOR: bn_layout
+/// Image layout `(C·H·W) x N` to `(N·H·W) x C`: one row per pixel position of each image, one column per channel.
+pub fn to_rows<T: Real>(x: &DMatrix<T>, channels: usize) -> DMatrix<T> {
+    let (chw, n) = x.shape();
+    let hw = chw / channels;
+    DMatrix::from_fn(n * hw, channels, |r, c| x[(c * hw + r % hw, r / hw)])
+}
+
+/// The inverse of [`to_rows`].
+pub fn from_rows<T: Real>(r: &DMatrix<T>, hw: usize) -> DMatrix<T> {
+    let (nhw, c) = r.shape();
+    let n = nhw / hw;
+    DMatrix::from_fn(c * hw, n, |row, img| r[(img * hw + row % hw, row / hw)])
+}
+// ANCHOR_END: bn_layout

@@ -1,0 +1,142 @@
+//! Chapter 6's figures: a hidden unit's input distribution over training, a rate only batch normalization
+//! survives, and the CNN's curves with and without batch normalization.
+
+use super::{line_panels, Panel, Series, PALETTE};
+use crate::chapters::ch6::SigmoidRun;
+use crate::error::Result;
+use crate::train::CurvePoint;
+use std::path::Path;
+
+/// The {15, 50, 85}th percentiles of one unit's input over training, without and with batch normalization.
+pub fn percentiles(without: &SigmoidRun, with: &SigmoidRun, path: &Path) -> Result<()> {
+    let series = |r: &SigmoidRun| -> Vec<Series> {
+        ["15th percentile", "median", "85th percentile"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| Series {
+                name: name.to_string(),
+                color: PALETTE[k],
+                dashed: k != 1,
+                points: r
+                    .percentiles
+                    .iter()
+                    .map(|(s, q)| (*s as f64, q[k]))
+                    .collect(),
+            })
+            .collect()
+    };
+    let (t1, t2) = (
+        format!("Without batch norm (SGD lr {})", without.lr),
+        format!("With batch norm (SGD lr {})", with.lr),
+    );
+    line_panels(
+        path,
+        (1000, 420),
+        &[
+            Panel {
+                title: &t1,
+                x_desc: "step",
+                y_desc: "input to a last-hidden-layer sigmoid",
+                series: series(without),
+                y_range: None,
+            },
+            Panel {
+                title: &t2,
+                x_desc: "step",
+                y_desc: "input to a last-hidden-layer sigmoid",
+                series: series(with),
+                y_range: None,
+            },
+        ],
+    )
+}
+
+/// Training loss and test accuracy of runs of the sigmoid network.
+pub fn sigmoid_curves(runs: &[&SigmoidRun], title: &str, path: &Path) -> Result<()> {
+    let name = |r: &SigmoidRun| {
+        format!(
+            "{} batch norm, lr {}{}",
+            if r.batch_norm { "with" } else { "without" },
+            r.lr,
+            if r.diverged { " (diverged)" } else { "" }
+        )
+    };
+    let series = |loss: bool| -> Vec<Series> {
+        runs.iter()
+            .enumerate()
+            .map(|(k, r)| Series {
+                name: name(r),
+                color: PALETTE[k],
+                dashed: false,
+                points: r
+                    .curve
+                    .iter()
+                    .map(|c| (c.0 as f64, if loss { c.1 } else { c.2 }))
+                    .collect(),
+            })
+            .collect()
+    };
+    let (t1, t2) = (
+        format!("{title}: training loss"),
+        format!("{title}: test accuracy"),
+    );
+    line_panels(
+        path,
+        (1000, 420),
+        &[
+            Panel {
+                title: &t1,
+                x_desc: "step",
+                y_desc: "cross-entropy",
+                series: series(true),
+                y_range: None,
+            },
+            Panel {
+                title: &t2,
+                x_desc: "step",
+                y_desc: "accuracy on the 10,000 test images",
+                series: series(false),
+                y_range: Some((0.0, 1.0)),
+            },
+        ],
+    )
+}
+
+/// The CNN's test accuracy and loss over training, without and with batch normalization.
+pub fn cnn_compare(without: &[CurvePoint], with: &[CurvePoint], path: &Path) -> Result<()> {
+    let s = |f: fn(&CurvePoint) -> f64| -> Vec<Series> {
+        [
+            ("chapter 5, no batch norm", without),
+            ("chapter 6, batch norm", with),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(k, (name, c))| Series {
+            name: name.to_string(),
+            color: PALETTE[k],
+            dashed: false,
+            points: c.iter().map(|p| (p.step as f64, f(p))).collect(),
+        })
+        .collect()
+    };
+    line_panels(
+        path,
+        (1000, 420),
+        &[
+            Panel {
+                title: "The CNN: test loss",
+                x_desc: "step",
+                y_desc: "cross-entropy",
+                series: s(|p| p.test_loss),
+                y_range: None,
+            },
+            Panel {
+                title: "The CNN: test accuracy",
+                x_desc: "step",
+                y_desc: "accuracy",
+                series: s(|p| p.test_acc),
+                y_range: None,
+            },
+        ],
+    )
+}
