@@ -27,12 +27,7 @@ pub enum Clip {
 impl Clip {
     /// Apply to `grads`; returns the global gradient norm before clipping.
     pub fn apply(self, grads: &mut Grads<f32>, params: &[Var]) -> Result<f64> {
-        let norm = params
-            .iter()
-            .filter_map(|&p| grads.get(p))
-            .map(|g| g.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>())
-            .sum::<f64>()
-            .sqrt();
+        let norm = clip::global_norm(grads, params);
         match self {
             Clip::None => {}
             Clip::Value(c) => clip::by_value(grads, params, c)?,

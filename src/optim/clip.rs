@@ -21,6 +21,16 @@ pub fn by_value<T: Real>(grads: &mut Grads<T>, params: &[Var], c: f64) -> Result
     Ok(())
 }
 
+/// `√(Σ over all parameters of Σ g²)`, in f64; parameters without a gradient count as zero.
+pub fn global_norm<T: Real>(grads: &Grads<T>, params: &[Var]) -> f64 {
+    params
+        .iter()
+        .filter_map(|&p| grads.get(p))
+        .map(|g| g.iter().map(|v| v.as_f64() * v.as_f64()).sum::<f64>())
+        .sum::<f64>()
+        .sqrt()
+}
+
 /// If the global norm `‖g‖ = √(Σ over all parameters of Σ g²)` exceeds `max_norm`, scale every gradient by
 /// `max_norm / ‖g‖`: the direction is kept and only the length is limited. Returns the norm before clipping.
 pub fn by_global_norm<T: Real>(grads: &mut Grads<T>, params: &[Var], max_norm: f64) -> Result<f64> {
@@ -29,12 +39,7 @@ pub fn by_global_norm<T: Real>(grads: &mut Grads<T>, params: &[Var], max_norm: f
             "max norm must be a positive number, got {max_norm}"
         )));
     }
-    let norm = params
-        .iter()
-        .filter_map(|&p| grads.get(p))
-        .map(|g| g.iter().map(|v| v.as_f64() * v.as_f64()).sum::<f64>())
-        .sum::<f64>()
-        .sqrt();
+    let norm = global_norm(grads, params);
     if norm > max_norm {
         let s = T::of(max_norm / norm);
         for &p in params {
