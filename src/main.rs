@@ -275,6 +275,7 @@ fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
             b.finish_and_clear();
             json!({"experiment": "ch7", "hidden": s.hidden, "layers": s.layers, "bidirectional": s.bidirectional,
                    "clip": format!("{:?}", s.clip), "epochs": s.epochs, "test_mse": r.test_mse,
+                   "test_loss_book_convention": r.test_loss_book(),
                    "test_mse_clean_signal": r.test_mse_clean, "noise_floor": r.noise_floor,
                    "linear_least_squares_mse": r.linear_mse, "decay": s.decay,
                    "max_grad_norm": r.max_grad_norm, "steps": r.steps, "seconds": r.seconds})

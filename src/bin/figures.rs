@@ -286,9 +286,9 @@ fn with_mnist_full(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
 fn chapter7(out: &mut Out) -> zerodl::Result<()> {
     let r = ch7::run(&ch7::Settings::default(), &mut |_| {})?;
     println!(
-        "ch7: 3-layer RNN, {} steps, test MSE {:.5} (against the clean signal {:.5}; noise floor {:.5}; \
-         best linear predictor {:.5}), largest gradient norm {:.3}, {:.1} s",
-        r.steps, r.test_mse, r.test_mse_clean, r.noise_floor, r.linear_mse, r.max_grad_norm, r.seconds
+        "ch7: 3-layer RNN, {} steps, test MSE {:.5} (the book's halved convention {:.5}; against the clean \
+         signal {:.5}; noise floor {:.5}; best linear predictor {:.5}), largest gradient norm {:.3}, {:.1} s",
+        r.steps, r.test_mse, r.test_loss_book(), r.test_mse_clean, r.noise_floor, r.linear_mse, r.max_grad_norm, r.seconds
     );
     plot::ch7::prediction(&r, &out.file("ch7_prediction.svg"))?;
     plot::ch7::curves(&r, &out.file("ch7_curves.svg"))?;
