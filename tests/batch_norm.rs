@@ -98,6 +98,13 @@ proptest! {
         let r = projection(y.nrows(), y.ncols(), 4);
         let hand = bn::backward(&bn::to_rows(&r, c), &cache);
         let hand_dx = bn::from_rows(&hand.dx, hw);
+        // The image-layout pair adds in the same order as the row form: the same numbers, bit for bit.
+        let (yc, cache_c, _) = bn::forward_conv(&x, c, &g, &b, EPS).unwrap();
+        prop_assert_eq!(&yc, &y);
+        let conv = bn::backward_conv(&r, &cache_c);
+        prop_assert_eq!(&conv.dx, &hand_dx);
+        prop_assert_eq!(&conv.dgamma, &hand.dgamma);
+        prop_assert_eq!(&conv.dbeta, &hand.dbeta);
         for imp in [BnImpl::Composed, BnImpl::Fused] {
             let [ty, dx, dg, db] = on_tape(imp, Form::Conv { channels: c, hw }, &x, &g, &b, &r);
             prop_assert!(grad_error(&ty, &y) < 1e-12, "{imp:?} forward");
@@ -190,19 +197,24 @@ fn inference_is_deterministic_and_independent_of_the_batch() {
 /// The running variance is the unbiased estimate over the N·H·W values of each channel (not over N).
 #[test]
 fn the_running_variance_is_unbiased_over_all_values_of_a_channel() {
-    let mut t = Tape::<f64>::new();
-    let layer = BatchNorm::new(&mut t, Form::Conv { channels: 2, hw: 4 }, BnImpl::Composed);
-    let x = DMatrix::from_fn(8, 3, |r, n| (r * 3 + n * 7 % 5) as f64 * 0.25);
-    let xv = t.constant(x.clone());
-    layer.forward(&mut t, xv).unwrap();
-    let rows = bn::to_rows(&x, 2); // 12 x 2: m = N·H·W = 12 values per channel
-    for c in 0..2 {
-        let col = rows.column(c);
-        let mu = col.mean();
-        let var = col.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / 12.0;
-        let (rm, rv) = layer.running();
-        assert!((rm[c] - 0.05 * mu).abs() < 1e-12);
-        assert!((rv[c] - (0.95 + 0.05 * var * 12.0 / 11.0)).abs() < 1e-12);
+    for imp in [BnImpl::Composed, BnImpl::Fused] {
+        let mut t = Tape::<f64>::new();
+        let layer = BatchNorm::new(&mut t, Form::Conv { channels: 2, hw: 4 }, imp);
+        let x = DMatrix::from_fn(8, 3, |r, n| (r * 3 + n * 7 % 5) as f64 * 0.25);
+        let xv = t.constant(x.clone());
+        layer.forward(&mut t, xv).unwrap();
+        let rows = bn::to_rows(&x, 2); // 12 x 2: m = N·H·W = 12 values per channel
+        for c in 0..2 {
+            let col = rows.column(c);
+            let mu = col.mean();
+            let var = col.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / 12.0;
+            let (rm, rv) = layer.running();
+            assert!((rm[c] - 0.05 * mu).abs() < 1e-12, "{imp:?}");
+            assert!(
+                (rv[c] - (0.95 + 0.05 * var * 12.0 / 11.0)).abs() < 1e-12,
+                "{imp:?}"
+            );
+        }
     }
 }
 

@@ -140,3 +140,109 @@ pub fn from_rows<T: Real>(r: &DMatrix<T>, hw: usize) -> DMatrix<T> {
     DMatrix::from_fn(c * hw, n, |row, img| r[(img * hw + row % hw, row / hw)])
 }
 // ANCHOR_END: bn_layout
+
+// ANCHOR: bn_conv
+/// The convolutional form straight on the image layout `(C·HW) x N`, for speed: channel `c` of image `n` is
+/// the contiguous run `c·HW .. (c+1)·HW` of column `n`, so a channel's statistics are sums over `N` runs and
+/// nothing is reordered. It adds in the order [`forward`] does on [`to_rows`]' output (image by image, then
+/// position by position), so the two give the same numbers; `tests/batch_norm.rs` checks it.
+#[allow(clippy::type_complexity)]
+pub fn forward_conv<T: Real>(
+    x: &DMatrix<T>,
+    channels: usize,
+    gamma: &DMatrix<T>,
+    beta: &DMatrix<T>,
+    eps: f64,
+) -> Result<(DMatrix<T>, BnCache<T>, (Vec<T>, Vec<T>))> {
+    let (chw, n) = x.shape();
+    if n == 0 || channels == 0 || chw % channels != 0 || chw == 0 {
+        return Err(Error::shape(
+            "batch_norm",
+            &[Shape(chw, n)],
+            format!("(C·H·W) x N images with {channels} channels and N > 0"),
+        ));
+    }
+    let hw = chw / channels;
+    if gamma.shape() != (1, channels) || beta.shape() != (1, channels) {
+        return Err(Error::shape(
+            "batch_norm",
+            &[
+                Shape(chw, n),
+                Shape(gamma.nrows(), gamma.ncols()),
+                Shape(beta.nrows(), beta.ncols()),
+            ],
+            format!("gamma and beta: 1 x {channels}"),
+        ));
+    }
+    let mf = T::of((n * hw) as f64);
+    let data = x.as_slice();
+    let runs =
+        |c: usize| (0..n).map(move |img| &data[img * chw + c * hw..img * chw + (c + 1) * hw]);
+    let (mut x_hat, mut y) = (DMatrix::zeros(chw, n), DMatrix::zeros(chw, n));
+    let (mut means, mut vars, mut inv_std) = (Vec::new(), Vec::new(), Vec::new());
+    for c in 0..channels {
+        let mu = runs(c).flatten().fold(T::zero(), |a, &v| a + v) / mf;
+        let var = runs(c)
+            .flatten()
+            .fold(T::zero(), |a, &v| a + (v - mu) * (v - mu))
+            / mf;
+        let s = T::one() / (var + T::of(eps)).sqrt();
+        let (g, b) = (gamma[(0, c)], beta[(0, c)]);
+        for img in 0..n {
+            let at = img * chw + c * hw..img * chw + (c + 1) * hw;
+            let (xs, hs) = (
+                &x.as_slice()[at.clone()],
+                &mut x_hat.as_mut_slice()[at.clone()],
+            );
+            for (h, &v) in hs.iter_mut().zip(xs) {
+                *h = (v - mu) * s;
+            }
+            for (o, &h) in y.as_mut_slice()[at].iter_mut().zip(hs.iter()) {
+                *o = g * h + b;
+            }
+        }
+        means.push(mu);
+        vars.push(var);
+        inv_std.push(s);
+    }
+    let cache = BnCache {
+        x_hat,
+        inv_std,
+        gamma: gamma.clone(),
+    };
+    Ok((y, cache, (means, vars)))
+}
+
+/// [`backward`] on the image layout: the same sums, over each channel's `N` runs.
+pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> BnGrads<T> {
+    let (chw, n) = dy.shape();
+    let channels = c.inv_std.len();
+    let hw = chw / channels;
+    let mf = T::of((n * hw) as f64);
+    let mut dx = DMatrix::zeros(chw, n);
+    let mut dgamma = DMatrix::zeros(1, channels);
+    let mut dbeta = DMatrix::zeros(1, channels);
+    let (d, h) = (dy.as_slice(), c.x_hat.as_slice());
+    for ch in 0..channels {
+        let (mut sum_dy, mut sum_dy_xhat) = (T::zero(), T::zero());
+        for img in 0..n {
+            let at = img * chw + ch * hw..img * chw + (ch + 1) * hw;
+            for (&g, &xh) in d[at.clone()].iter().zip(&h[at]) {
+                sum_dy += g;
+                sum_dy_xhat += g * xh;
+            }
+        }
+        dbeta[(0, ch)] = sum_dy;
+        dgamma[(0, ch)] = sum_dy_xhat;
+        let k = c.gamma[(0, ch)] * c.inv_std[ch] / mf;
+        for img in 0..n {
+            let at = img * chw + ch * hw..img * chw + (ch + 1) * hw;
+            let out = &mut dx.as_mut_slice()[at.clone()];
+            for ((o, &g), &xh) in out.iter_mut().zip(&d[at.clone()]).zip(&h[at]) {
+                *o = k * (mf * g - sum_dy - xh * sum_dy_xhat);
+            }
+        }
+    }
+    BnGrads { dx, dgamma, dbeta }
+}
+// ANCHOR_END: bn_conv

@@ -1,116 +1,200 @@
-//! Convolution, fast (book chapter 5): im2col turns every patch the kernels slide over into a row of one
-//! matrix, so the whole layer, for the whole batch, is one matrix product; col2im scatters the patches'
-//! gradients back. Same shapes and results as the naive [`super::conv`].
+//! Convolution, fast (book chapter 5): im2col turns every patch the kernels slide over into a row of a
+//! matrix, so a layer is a matrix product; col2im scatters the patches' gradients back. Same shapes and
+//! results as the naive [`super::conv`].
+//!
+//! The products run image by image: the `P x K` patch matrix of one image (a few hundred kilobytes) is built in
+//! a buffer that stays in the cache, multiplied at once, and built again in the backward pass rather than
+//! kept. The images of a batch are independent, so they are spread over the threads of the rayon pool.
 
-use crate::autograd::ops::gemm;
+use crate::autograd::ops::{gemm_strided, Strided};
 use crate::layout::ConvGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
+use rayon::prelude::*;
 
 use super::conv::ConvGrads;
 
 // ANCHOR: im2col
-/// The patches as rows: `(N·P) x K`, row `n·P + p` the patch under output position `p` of image `n`.
-/// Filled column by column, so writes are sequential; padding stays zero.
-pub fn im2col<T: Real>(x: &DMatrix<T>, g: &ConvGeom) -> DMatrix<T> {
-    let n = x.ncols();
+/// The patches of one image (`x`: its `C·H·W` entries) as the rows of a `P x K` column-major matrix in `cols`:
+/// row `p` is the patch under output position `p`, entries in `(ci, dy, dx)` order; padding reads as zero.
+/// Filled column by column: for stride 1 each output row of a column is one contiguous copy of an input row.
+pub fn im2col<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
-    let mut cols = DMatrix::zeros(n * p, g.patch());
-    let src = x.as_slice();
-    for (k, mut col) in cols.column_iter_mut().enumerate() {
+    for (k, col) in cols[..p * g.patch()].chunks_exact_mut(p).enumerate() {
         let (ci, dy, dx) = (k / (g.kh * g.kw), (k / g.kw) % g.kh, k % g.kw);
-        for img in 0..n {
-            let base = img * g.in_len() + ci * g.h * g.w;
-            for oy in 0..oh {
-                let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
-                    continue;
-                };
-                let row = img * p + oy * ow;
-                for ox in 0..ow {
-                    if let Some(ix) = (ox * g.stride + dx).checked_sub(g.pad).filter(|&v| v < g.w) {
-                        col[row + ox] = src[base + iy * g.w + ix];
-                    }
+        let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        // Output columns `lo..hi` read inside the image: ox·stride + dx - pad in 0..w.
+        let lo = g.pad.saturating_sub(dx).div_ceil(g.stride).min(ow);
+        let hi = ((g.w + g.pad).saturating_sub(dx))
+            .div_ceil(g.stride)
+            .clamp(lo, ow);
+        for (oy, out) in col.chunks_exact_mut(ow).enumerate().take(oh) {
+            let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
+                out.fill(T::zero());
+                continue;
+            };
+            let row = &plane[iy * g.w..(iy + 1) * g.w];
+            out[..lo].fill(T::zero());
+            out[hi..].fill(T::zero());
+            if g.stride == 1 {
+                let start = lo + dx - g.pad;
+                out[lo..hi].copy_from_slice(&row[start..start + (hi - lo)]);
+            } else {
+                for (ox, v) in out[lo..hi].iter_mut().enumerate() {
+                    *v = row[(lo + ox) * g.stride + dx - g.pad];
                 }
             }
         }
     }
-    cols
 }
 
-/// The inverse movement of [`im2col`], adding where patches overlap: the gradient of the input.
-pub fn col2im<T: Real>(dcols: &DMatrix<T>, g: &ConvGeom, n: usize) -> DMatrix<T> {
+/// The inverse movement of [`im2col`], adding where patches overlap: the gradient of one image's input.
+pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
-    let mut dx = DMatrix::zeros(g.in_len(), n);
-    let dst = dx.as_mut_slice();
-    for (k, col) in dcols.column_iter().enumerate() {
+    for (k, col) in dcols[..p * g.patch()].chunks_exact(p).enumerate() {
         let (ci, dy, dxk) = (k / (g.kh * g.kw), (k / g.kw) % g.kh, k % g.kw);
-        for img in 0..n {
-            let base = img * g.in_len() + ci * g.h * g.w;
-            for oy in 0..oh {
-                let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
-                    continue;
-                };
-                let row = img * p + oy * ow;
-                for ox in 0..ow {
-                    if let Some(ix) = (ox * g.stride + dxk)
-                        .checked_sub(g.pad)
-                        .filter(|&v| v < g.w)
-                    {
-                        dst[base + iy * g.w + ix] += col[row + ox];
-                    }
+        let plane = &mut dx_img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        let lo = g.pad.saturating_sub(dxk).div_ceil(g.stride).min(ow);
+        let hi = ((g.w + g.pad).saturating_sub(dxk))
+            .div_ceil(g.stride)
+            .clamp(lo, ow);
+        for (oy, src) in col.chunks_exact(ow).enumerate().take(oh) {
+            let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
+                continue;
+            };
+            let row = &mut plane[iy * g.w..(iy + 1) * g.w];
+            if g.stride == 1 {
+                let start = lo + dxk - g.pad;
+                for (d, &v) in row[start..start + (hi - lo)].iter_mut().zip(&src[lo..hi]) {
+                    *d += v;
+                }
+            } else {
+                for (ox, &v) in src.iter().enumerate().take(hi).skip(lo) {
+                    row[ox * g.stride + dxk - g.pad] += v;
                 }
             }
         }
     }
-    dx
 }
 // ANCHOR_END: im2col
 
-/// `(N·P) x C` (row `n·P + p`) to the image layout `(C·P) x N`.
-fn rows_to_images<T: Real>(r: &DMatrix<T>, n: usize, p: usize) -> DMatrix<T> {
-    let c = r.ncols();
-    DMatrix::from_fn(c * p, n, |cp, img| r[(img * p + cp % p, cp / p)])
-}
-
-/// The image layout `(C·P) x N` to `(N·P) x C`.
-fn images_to_rows<T: Real>(y: &DMatrix<T>, p: usize) -> DMatrix<T> {
-    let (cp, n) = y.shape();
-    DMatrix::from_fn(n * p, cp / p, |row, c| y[(c * p + row % p, row / p)])
-}
+/// Images per task of the backward pass. Each task sums its images' weight gradients into its own buffer and
+/// the buffers are added in task order, so the result does not depend on the number of threads.
+const GROUP: usize = 4;
 
 // ANCHOR: conv_fast
-/// Forward: `Y = im2col(X) W + b`, one product for the batch. Returns the patches for the backward pass.
+/// Forward: for every image `n`, `Y_n = cols(X_n) W + b`. `Y_n` is `P x C_out` column by column, which is
+/// image `n`'s output in channel order: it is written straight into column `n` of the result.
 pub fn forward<T: Real>(
     x: &DMatrix<T>,
     w: &DMatrix<T>,
     b: &DMatrix<T>,
     g: &ConvGeom,
-) -> (DMatrix<T>, DMatrix<T>) {
-    let cols = im2col(x, g);
-    let mut r = gemm(&cols, false, w, false);
-    for (mut col, &bias) in r.column_iter_mut().zip(b.iter()) {
-        col.add_scalar_mut(bias);
+) -> DMatrix<T> {
+    let (n, p, k) = (x.ncols(), g.positions(), g.patch());
+    let mut y = DMatrix::zeros(g.out_len(), n);
+    if n == 0 {
+        return y;
     }
-    (rows_to_images(&r, x.ncols(), g.positions()), cols)
+    let wv = Strided::of(w, false);
+    y.as_mut_slice()
+        .par_chunks_mut(g.out_len())
+        .zip(x.as_slice().par_chunks(g.in_len()))
+        .for_each_init(
+            || vec![T::zero(); p * k],
+            |cols, (yn, xn)| {
+                im2col(xn, g, cols);
+                gemm_strided(
+                    p,
+                    k,
+                    g.c_out,
+                    Strided::col_major(cols, p, false),
+                    wv,
+                    T::zero(),
+                    yn,
+                    p,
+                );
+                for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
+                    channel.iter_mut().for_each(|v| *v += bias);
+                }
+            },
+        );
+    y
 }
 
-/// Backward: with `G` the error as patch rows, `dW = colsᵀ G`, `db = Σ_rows G`, `dX = col2im(G Wᵀ)`.
+/// Backward: with `G_n` image `n`'s error as a `P x C_out` matrix (column `n` of `dy`, as it lies),
+/// `dW = Σ_n cols(X_n)ᵀ G_n`, `db = Σ_n Σ_rows G_n`, `dX_n = col2im(G_n Wᵀ)`. The patches are built again
+/// from `x` rather than kept from the forward pass.
 pub fn backward<T: Real>(
     dy: &DMatrix<T>,
-    cols: &DMatrix<T>,
+    x: &DMatrix<T>,
     w: &DMatrix<T>,
     g: &ConvGeom,
     need_dx: bool,
 ) -> ConvGrads<T> {
-    let n = dy.ncols();
-    let gr = images_to_rows(dy, g.positions());
-    let dw = gemm(cols, true, &gr, false);
-    let db = DMatrix::from_row_slice(1, gr.ncols(), gr.row_sum().as_slice());
-    let dx = if need_dx {
-        col2im(&gemm(&gr, false, w, true), g, n)
+    let (n, p, k, c) = (dy.ncols(), g.positions(), g.patch(), g.c_out);
+    let mut dx = if need_dx {
+        DMatrix::zeros(g.in_len(), n)
     } else {
         DMatrix::zeros(0, 0)
     };
+    let wv = Strided::of(w, true);
+    let dx_chunks: Vec<Option<&mut [T]>> = if need_dx {
+        dx.as_mut_slice()
+            .chunks_mut(g.in_len() * GROUP)
+            .map(Some)
+            .collect()
+    } else {
+        (0..n.div_ceil(GROUP)).map(|_| None).collect()
+    };
+    let partial: Vec<(Vec<T>, Vec<T>)> = dx_chunks
+        .into_par_iter()
+        .enumerate()
+        .map(|(group, mut dx_group)| {
+            let (mut dw, mut db) = (vec![T::zero(); k * c], vec![T::zero(); c]);
+            let mut cols = vec![T::zero(); p * k];
+            let images = group * GROUP..((group + 1) * GROUP).min(n);
+            for (i, img) in images.enumerate() {
+                let gn = &dy.as_slice()[img * c * p..(img + 1) * c * p];
+                im2col(
+                    &x.as_slice()[img * g.in_len()..(img + 1) * g.in_len()],
+                    g,
+                    &mut cols,
+                );
+                let gv = Strided::col_major(gn, p, false);
+                gemm_strided(
+                    k,
+                    p,
+                    c,
+                    Strided::col_major(&cols, p, true),
+                    gv,
+                    T::one(),
+                    &mut dw,
+                    k,
+                );
+                for (d, channel) in db.iter_mut().zip(gn.chunks_exact(p)) {
+                    *d += channel.iter().fold(T::zero(), |s, &v| s + v);
+                }
+                if let Some(dxg) = dx_group.as_deref_mut() {
+                    gemm_strided(p, c, k, gv, wv, T::zero(), &mut cols, p);
+                    col2im(&cols, g, &mut dxg[i * g.in_len()..(i + 1) * g.in_len()]);
+                }
+            }
+            (dw, db)
+        })
+        .collect();
+    let mut dw = DMatrix::zeros(k, c);
+    let mut db = DMatrix::zeros(1, c);
+    for (pw, pb) in &partial {
+        dw.as_mut_slice()
+            .iter_mut()
+            .zip(pw)
+            .for_each(|(a, &b)| *a += b);
+        db.as_mut_slice()
+            .iter_mut()
+            .zip(pb)
+            .for_each(|(a, &b)| *a += b);
+    }
     ConvGrads { dx, dw, db }
 }
 // ANCHOR_END: conv_fast

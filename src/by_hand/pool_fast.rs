@@ -6,59 +6,84 @@ use super::pool::Kind;
 use crate::layout::PoolGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
+use rayon::prelude::*;
 
 // ANCHOR: pool_fast
 /// Forward; for max pooling also the input index of every output's maximum (first maximum on a tie).
+/// Images are independent, so they are pooled on the threads of the rayon pool.
 pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> (DMatrix<T>, Vec<u32>) {
     let n = x.ncols();
-    let (oh, ow) = (g.out_h(), g.out_w());
     let mut y = DMatrix::zeros(g.out_len(), n);
-    let mut argmax = Vec::with_capacity(if kind == Kind::Max {
-        g.out_len() * n
+    let max = kind == Kind::Max;
+    let mut argmax = vec![0u32; if max { g.out_len() * n } else { 0 }];
+    let (src, outs) = (
+        x.as_slice(),
+        y.as_mut_slice().par_chunks_mut(g.out_len().max(1)),
+    );
+    if max {
+        outs.zip(argmax.par_chunks_mut(g.out_len().max(1)))
+            .enumerate()
+            .for_each(|(img, (out, arg))| max_image(src, img, g, out, arg));
     } else {
-        0
-    });
-    let inv_area = T::one() / T::of(g.window() as f64);
-    let src = x.as_slice();
-    let out = y.as_mut_slice();
+        outs.enumerate()
+            .for_each(|(img, out)| avg_image(src, img, g, out));
+    }
+    (y, argmax)
+}
+
+/// The window of output `(oy, ox)` of channel plane `plane`: the input index of each of its rows' start.
+fn window_rows(
+    g: &PoolGeom,
+    plane: usize,
+    oy: usize,
+    ox: usize,
+) -> impl Iterator<Item = usize> + '_ {
+    let corner = plane + oy * g.stride * g.w + ox * g.stride;
+    (0..g.ph).map(move |dy| corner + dy * g.w)
+}
+
+fn max_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &mut [u32]) {
+    let (oh, ow) = (g.out_h(), g.out_w());
     let mut at = 0;
-    for img in 0..n {
-        for ch in 0..g.c {
-            let plane = img * g.in_len() + ch * g.h * g.w;
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let corner = plane + oy * g.stride * g.w + ox * g.stride;
-                    match kind {
-                        Kind::Max => {
-                            let mut best = corner;
-                            for dy in 0..g.ph {
-                                let row = corner + dy * g.w;
-                                for s in row..row + g.pw {
-                                    if src[s] > src[best] {
-                                        best = s;
-                                    }
-                                }
-                            }
-                            out[at] = src[best];
-                            argmax.push(best as u32);
-                        }
-                        Kind::Avg => {
-                            let mut s = T::zero();
-                            for dy in 0..g.ph {
-                                let row = corner + dy * g.w;
-                                for &v in &src[row..row + g.pw] {
-                                    s += v;
-                                }
-                            }
-                            out[at] = s * inv_area;
+    for ch in 0..g.c {
+        let plane = img * g.in_len() + ch * g.h * g.w;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut best = plane + oy * g.stride * g.w + ox * g.stride;
+                for row in window_rows(g, plane, oy, ox) {
+                    for s in row..row + g.pw {
+                        if src[s] > src[best] {
+                            best = s;
                         }
                     }
-                    at += 1;
                 }
+                out[at] = src[best];
+                arg[at] = best as u32;
+                at += 1;
             }
         }
     }
-    (y, argmax)
+}
+
+fn avg_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T]) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let inv_area = T::one() / T::of(g.window() as f64);
+    let mut at = 0;
+    for ch in 0..g.c {
+        let plane = img * g.in_len() + ch * g.h * g.w;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut s = T::zero();
+                for row in window_rows(g, plane, oy, ox) {
+                    for &v in &src[row..row + g.pw] {
+                        s += v;
+                    }
+                }
+                out[at] = s * inv_area;
+                at += 1;
+            }
+        }
+    }
 }
 
 /// Backward: max scatters each error to its remembered winner; average spreads it over the window.

@@ -93,7 +93,17 @@ impl BatchNorm {
                 },
             ));
         }
-        // Work on rows of features: the convolutional form moves each channel into a column.
+        // The fused training pass of the convolutional form works on the image layout as it is.
+        if let (Form::Conv { channels, .. }, BnImpl::Fused, true) =
+            (self.form, self.imp, self.training.get())
+        {
+            let (g, b) = (tape.value(self.gamma)?, tape.value(self.beta)?);
+            let m = xv.len() / channels;
+            let (y, cache, stats) = bn::forward_conv(xv, channels, g, b, self.eps)?;
+            self.update_running(m, &stats);
+            return Ok(tape.record(y, &[x, self.gamma, self.beta], FusedBnConv { cache }));
+        }
+        // Otherwise work on rows of features: the convolutional form moves each channel into a column.
         let (rows, back) = match self.form {
             Form::Fc { .. } => (x, None),
             Form::Conv { channels, hw } => {
@@ -147,16 +157,20 @@ impl BatchNorm {
                 (y, stats)
             }
         };
-        // The running variance is the unbiased estimate over the m values that produced the statistic:
-        // m = N for the fully connected form, N·H·W for the convolutional one.
-        let m = tape.value(x)?.nrows() as f64;
+        self.update_running(tape.value(x)?.nrows(), &(mean, var));
+        Ok(y)
+    }
+
+    /// The running variance is the unbiased estimate over the `m` values that produced the statistic:
+    /// `m = N` for the fully connected form, `N·H·W` for the convolutional one.
+    fn update_running<T: Real>(&self, m: usize, (mean, var): &(Vec<T>, Vec<T>)) {
+        let m = m as f64;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
         let mut r = self.running.borrow_mut();
-        for (j, (mu, v)) in mean.iter().zip(&var).enumerate() {
+        for (j, (mu, v)) in mean.iter().zip(var).enumerate() {
             r.0[j] = self.decay * r.0[j] + (1.0 - self.decay) * mu.as_f64();
             r.1[j] = self.decay * r.1[j] + (1.0 - self.decay) * v.as_f64() * unbias;
         }
-        Ok(y)
     }
 
     fn infer_rows<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Var> {
@@ -190,6 +204,30 @@ fn layout_index(c: usize, hw: usize, n: usize) -> (Vec<u32>, Vec<u32>) {
         from[src as usize] = k as u32;
     }
     (to, from)
+}
+
+struct FusedBnConv<T: Real> {
+    cache: BnCache<T>,
+}
+
+impl<T: Real> Op<T> for FusedBnConv<T> {
+    fn name(&self) -> &'static str {
+        "batch_norm_conv"
+    }
+    fn backward(
+        &self,
+        _x: &[&DMatrix<T>],
+        _y: &DMatrix<T>,
+        g: &DMatrix<T>,
+        needs: &[bool],
+    ) -> Vec<Option<DMatrix<T>>> {
+        let grads = bn::backward_conv(g, &self.cache);
+        vec![
+            needs[0].then_some(grads.dx),
+            needs[1].then_some(grads.dgamma),
+            needs[2].then_some(grads.dbeta),
+        ]
+    }
 }
 
 struct FusedBn<T: Real> {

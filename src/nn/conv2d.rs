@@ -56,8 +56,8 @@ impl Conv2d {
             }
             Impl::Fast => {
                 let (xv, wv, bv) = (tape.value(x)?, tape.value(self.w)?, tape.value(self.b)?);
-                let (y, cols) = conv_fast::forward(xv, wv, bv, &g);
-                Ok(tape.record(y, &[x, self.w, self.b], FastConv { g, cols }))
+                let y = conv_fast::forward(xv, wv, bv, &g);
+                Ok(tape.record(y, &[x, self.w, self.b], FastConv { g }))
             }
             Impl::Naive => {
                 let (xv, wv, bv) = (tape.value(x)?, tape.value(self.w)?, tape.value(self.b)?);
@@ -92,12 +92,11 @@ fn check<T: Real>(tape: &Tape<T>, x: Var, layer: &Conv2d, g: &ConvGeom) -> Resul
     Ok(xv.ncols())
 }
 
-struct FastConv<T: Real> {
+struct FastConv {
     g: ConvGeom,
-    cols: DMatrix<T>,
 }
 
-impl<T: Real> Op<T> for FastConv<T> {
+impl<T: Real> Op<T> for FastConv {
     fn name(&self) -> &'static str {
         "conv2d_fast"
     }
@@ -108,7 +107,7 @@ impl<T: Real> Op<T> for FastConv<T> {
         g: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        let grads = conv_fast::backward(g, &self.cols, x[1], &self.g, needs[0]);
+        let grads = conv_fast::backward(g, x[0], x[1], &self.g, needs[0]);
         vec![
             needs[0].then_some(grads.dx),
             needs[1].then_some(grads.dw),

@@ -47,10 +47,11 @@ impl<T: Real> Optimizer<T> for AdaDelta<T> {
             let ed = self.avg_sq_step.get(i, g.shape());
             let theta = tape.param_mut(p)?;
             for (((w, &gi), egi), edi) in theta
+                .as_mut_slice()
                 .iter_mut()
-                .zip(g.iter())
-                .zip(eg.iter_mut())
-                .zip(ed.iter_mut())
+                .zip(g.as_slice())
+                .zip(eg.as_mut_slice())
+                .zip(ed.as_mut_slice())
             {
                 *egi = rho * *egi + one_rho * gi * gi;
                 let delta = -((*edi + eps).sqrt() / (*egi + eps).sqrt()) * gi;

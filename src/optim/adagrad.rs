@@ -34,9 +34,10 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
             let s = self.sum_sq.get(i, g.shape());
             for ((w, &gi), si) in tape
                 .param_mut(p)?
+                .as_mut_slice()
                 .iter_mut()
-                .zip(g.iter())
-                .zip(s.iter_mut())
+                .zip(g.as_slice())
+                .zip(s.as_mut_slice())
             {
                 *si += gi * gi;
                 *w -= lr * gi / (si.sqrt() + eps);

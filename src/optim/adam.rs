@@ -63,10 +63,11 @@ impl<T: Real> Optimizer<T> for Adam<T> {
             let v = self.v.get(slot, g.shape());
             let theta = tape.param_mut(p)?;
             for (((w, &gi), mi), vi) in theta
+                .as_mut_slice()
                 .iter_mut()
-                .zip(g.iter())
-                .zip(m.iter_mut())
-                .zip(v.iter_mut())
+                .zip(g.as_slice())
+                .zip(m.as_mut_slice())
+                .zip(v.as_mut_slice())
             {
                 *mi = b1 * *mi + one_b1 * gi;
                 *vi = b2 * *vi + one_b2 * gi * gi;

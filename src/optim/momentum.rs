@@ -33,9 +33,10 @@ impl<T: Real> Optimizer<T> for Momentum<T> {
             let v = self.v.get(i, g.shape());
             for ((w, &gi), vi) in tape
                 .param_mut(p)?
+                .as_mut_slice()
                 .iter_mut()
-                .zip(g.iter())
-                .zip(v.iter_mut())
+                .zip(g.as_slice())
+                .zip(v.as_mut_slice())
             {
                 *vi = mu * *vi - lr * gi;
                 *w += *vi;

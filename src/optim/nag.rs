@@ -34,9 +34,10 @@ impl<T: Real> Optimizer<T> for Nag<T> {
             let v = self.v.get(i, g.shape());
             for ((w, &gi), vi) in tape
                 .param_mut(p)?
+                .as_mut_slice()
                 .iter_mut()
-                .zip(g.iter())
-                .zip(v.iter_mut())
+                .zip(g.as_slice())
+                .zip(v.as_mut_slice())
             {
                 let prev = *vi;
                 *vi = mu * prev - lr * gi;

@@ -35,9 +35,10 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
             let e = self.avg_sq.get(i, g.shape());
             for ((w, &gi), ei) in tape
                 .param_mut(p)?
+                .as_mut_slice()
                 .iter_mut()
-                .zip(g.iter())
-                .zip(e.iter_mut())
+                .zip(g.as_slice())
+                .zip(e.as_mut_slice())
             {
                 *ei = rho * *ei + (T::one() - rho) * gi * gi;
                 *w -= lr * gi / (ei.sqrt() + eps);

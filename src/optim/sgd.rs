@@ -17,7 +17,12 @@ impl<T: Real> Optimizer<T> for Sgd {
         let lr = T::of(self.lr);
         for &p in params {
             if let Some(g) = grads.get(p) {
-                for (w, &d) in tape.param_mut(p)?.iter_mut().zip(g.iter()) {
+                for (w, &d) in tape
+                    .param_mut(p)?
+                    .as_mut_slice()
+                    .iter_mut()
+                    .zip(g.as_slice())
+                {
                     *w -= lr * d;
                 }
             }

@@ -53,7 +53,6 @@ impl<T: Real> Op<T> for MatMul {
 /// the operands through their strides. nalgebra's own `tr_mul` is a loop of dot products, many times slower
 /// for the large products of a training step.
 pub fn gemm<T: Real>(a: &DMatrix<T>, ta: bool, b: &DMatrix<T>, tb: bool) -> DMatrix<T> {
-    use std::any::TypeId;
     let (m, k) = if ta {
         (a.ncols(), a.nrows())
     } else {
@@ -66,41 +65,191 @@ pub fn gemm<T: Real>(a: &DMatrix<T>, ta: bool, b: &DMatrix<T>, tb: bool) -> DMat
     };
     assert_eq!(k, k2, "gemm: inner dimensions (checked by the callers)");
     let mut c = DMatrix::<T>::zeros(m, n);
-    if m == 0 || n == 0 || k == 0 {
-        return c;
+    let a = Strided::of(a, ta);
+    let b = Strided::of(b, tb);
+    gemm_par(m, k, n, a, b, T::zero(), c.as_mut_slice(), m);
+    c
+}
+
+/// A read-only operand as matrixmultiply sees it: a slice and the steps between rows and between columns.
+#[derive(Clone, Copy)]
+pub struct Strided<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T: Real> Strided<'a, T> {
+    /// A column-major matrix, or its transpose: column-major storage puts entry (i, j) at i + j·rows, so rows
+    /// step 1 and columns step `rows`, and a transpose swaps the two.
+    pub fn of(x: &'a DMatrix<T>, transpose: bool) -> Self {
+        Self::col_major(x.as_slice(), x.nrows(), transpose)
     }
-    // Column-major storage: entry (i, j) at i + j·rows, so rows step 1 and columns step `rows`; a
-    // transpose swaps the two.
-    let strides = |x: &DMatrix<T>, t: bool| {
-        let (rs, cs) = (1isize, x.nrows() as isize);
-        if t {
-            (cs, rs)
+
+    /// A column-major `rows x _` matrix stored in `data`, or its transpose.
+    pub fn col_major(data: &'a [T], rows: usize, transpose: bool) -> Self {
+        if transpose {
+            Strided {
+                data,
+                rs: rows,
+                cs: 1,
+            }
         } else {
-            (rs, cs)
+            Strided {
+                data,
+                rs: 1,
+                cs: rows,
+            }
         }
-    };
-    let (rsa, csa) = strides(a, ta);
-    let (rsb, csb) = strides(b, tb);
-    let (rsc, csc) = (1isize, m as isize);
+    }
+
+    fn offset(self, rows: usize, cols: usize) -> Self {
+        Strided {
+            data: &self.data[rows * self.rs + cols * self.cs..],
+            ..self
+        }
+    }
+}
+
+/// Products smaller than this many multiply-adds run on the calling thread: below it, handing half to another
+/// core costs more than it saves (measured with the bench binary's MLP at batch 64).
+const PAR_MIN_MACS: usize = 1 << 21;
+
+/// `C ← op(A) op(B) + β C` for `C` column-major `m x n` with leading dimension `ldc`, split over the rayon
+/// pool when large: the larger of `m` and `n` is cut in two, recursively, down to one piece per thread. Each
+/// entry of `C` is computed by the same sequence of operations however the work is split, so the result does
+/// not depend on the number of threads.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_par<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    let pieces = rayon::current_num_threads();
+    gemm_split(m, k, n, a, b, beta, c, ldc, pieces);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_split<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+    pieces: usize,
+) {
+    // Cut at a multiple of 16 so that both halves keep whole micro-kernel tiles.
+    if pieces < 2 || m * n * k < PAR_MIN_MACS || m.max(n) < 32 {
+        return gemm_strided(m, k, n, a, b, beta, c, ldc);
+    }
+    let (left, right) = (pieces / 2, pieces - pieces / 2);
+    if n >= m {
+        let n0 = (n * left / pieces).next_multiple_of(16);
+        if n0 >= n {
+            return gemm_strided(m, k, n, a, b, beta, c, ldc);
+        }
+        let (c0, c1) = c.split_at_mut(n0 * ldc);
+        rayon::join(
+            || gemm_split(m, k, n0, a, b, beta, c0, ldc, left),
+            || gemm_split(m, k, n - n0, a, b.offset(0, n0), beta, c1, ldc, right),
+        );
+    } else {
+        let m0 = (m * left / pieces).next_multiple_of(16);
+        if m0 >= m {
+            return gemm_strided(m, k, n, a, b, beta, c, ldc);
+        }
+        // Rows of a column-major matrix interleave in memory: the two halves are disjoint sets of entries,
+        // but not two slices. Each half gets the whole buffer and writes only its rows.
+        let cp = SendPtr(c.as_mut_ptr());
+        let len = c.len();
+        rayon::join(
+            // SAFETY: the two calls write disjoint rows (0..m0 and m0..m) of the same columns; neither reads
+            // what the other writes, and both end before `c` is used again.
+            || gemm_split(m0, k, n, a, b, beta, unsafe { cp.slice(len) }, ldc, left),
+            || {
+                let c1 = unsafe { &mut cp.slice(len)[m0..] };
+                gemm_split(m - m0, k, n, a.offset(m0, 0), b, beta, c1, ldc, right)
+            },
+        );
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: only used to hand disjoint parts of one buffer to the two sides of a `rayon::join`.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+impl<T> SendPtr<T> {
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, len: usize) -> &mut [T] {
+        std::slice::from_raw_parts_mut(self.0, len)
+    }
+}
+
+/// `C ← op(A) op(B) + β C` on the calling thread, `C` column-major with leading dimension `ldc`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_strided<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    use std::any::TypeId;
+    if m == 0 || n == 0 {
+        return;
+    }
+    // The last entry each operand is read or written at must lie inside its slice: this is what makes the
+    // raw-pointer call below sound.
+    let last = |x: &Strided<T>, r: usize, cl: usize| (r - 1) * x.rs + (cl - 1) * x.cs;
+    assert!(
+        ldc >= m && (n - 1) * ldc + m <= c.len(),
+        "gemm: output buffer too small"
+    );
+    if k == 0 {
+        for j in 0..n {
+            for v in &mut c[j * ldc..j * ldc + m] {
+                *v *= beta;
+            }
+        }
+        return;
+    }
+    assert!(
+        last(&a, m, k) < a.data.len() && last(&b, k, n) < b.data.len(),
+        "gemm: operand buffers too small"
+    );
+    let (ac, bc) = (a.data.as_ptr(), b.data.as_ptr());
+    let (rsa, csa, rsb, csb) = (a.rs as isize, a.cs as isize, b.rs as isize, b.cs as isize);
     if TypeId::of::<T>() == TypeId::of::<f32>() {
-        // SAFETY: T is f32 (checked above), the pointers cover m·k, k·n and m·n entries laid out as the
-        // strides say, and `c` does not alias `a` or `b`.
+        // SAFETY: T is f32 (checked above), the bounds are asserted above, and `c` is a unique borrow, so it
+        // aliases neither operand.
         unsafe {
             matrixmultiply::sgemm(
                 m,
                 k,
                 n,
                 1.0,
-                a.as_ptr() as *const f32,
+                ac as *const f32,
                 rsa,
                 csa,
-                b.as_ptr() as *const f32,
+                bc as *const f32,
                 rsb,
                 csb,
-                0.0,
+                beta.as_f64() as f32,
                 c.as_mut_ptr() as *mut f32,
-                rsc,
-                csc,
+                1,
+                ldc as isize,
             );
         }
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
@@ -111,22 +260,28 @@ pub fn gemm<T: Real>(a: &DMatrix<T>, ta: bool, b: &DMatrix<T>, tb: bool) -> DMat
                 k,
                 n,
                 1.0,
-                a.as_ptr() as *const f64,
+                ac as *const f64,
                 rsa,
                 csa,
-                b.as_ptr() as *const f64,
+                bc as *const f64,
                 rsb,
                 csb,
-                0.0,
+                beta.as_f64(),
                 c.as_mut_ptr() as *mut f64,
-                rsc,
-                csc,
+                1,
+                ldc as isize,
             );
         }
     } else {
-        let a = if ta { a.transpose() } else { a.clone() };
-        let b = if tb { b.transpose() } else { b.clone() };
-        c = a * b;
+        for j in 0..n {
+            for i in 0..m {
+                let mut s = T::zero();
+                for p in 0..k {
+                    s += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+                }
+                let cij = &mut c[i + j * ldc];
+                *cij = beta * *cij + s;
+            }
+        }
     }
-    c
 }

@@ -11,7 +11,7 @@ mod unary;
 
 pub use arith::Broadcast;
 pub use loss::softmax_rows;
-pub use matmul::gemm;
+pub use matmul::{gemm, gemm_par, gemm_strided, Strided};
 
 use crate::error::Shape;
 use nalgebra::DMatrix;
