@@ -14,6 +14,7 @@
 use crate::error::{Error, Result, Shape};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
+use rayon::prelude::*;
 
 // ANCHOR: bn_forward
 pub struct BnCache<T: Real> {
@@ -178,33 +179,42 @@ pub fn forward_conv<T: Real>(
     let data = x.as_slice();
     let runs =
         |c: usize| (0..n).map(move |img| &data[img * chw + c * hw..img * chw + (c + 1) * hw]);
+    // Statistics channel by channel (each a sequential sum), then the normalisation image by image; the
+    // channels, then the images, are spread over the rayon pool.
+    let stats: Vec<(T, T, T)> = (0..channels)
+        .into_par_iter()
+        .map(|c| {
+            let mu = runs(c).flatten().fold(T::zero(), |a, &v| a + v) / mf;
+            let var = runs(c)
+                .flatten()
+                .fold(T::zero(), |a, &v| a + (v - mu) * (v - mu))
+                / mf;
+            (mu, var, T::one() / (var + T::of(eps)).sqrt())
+        })
+        .collect();
     let (mut x_hat, mut y) = (DMatrix::zeros(chw, n), DMatrix::zeros(chw, n));
-    let (mut means, mut vars, mut inv_std) = (Vec::new(), Vec::new(), Vec::new());
-    for c in 0..channels {
-        let mu = runs(c).flatten().fold(T::zero(), |a, &v| a + v) / mf;
-        let var = runs(c)
-            .flatten()
-            .fold(T::zero(), |a, &v| a + (v - mu) * (v - mu))
-            / mf;
-        let s = T::one() / (var + T::of(eps)).sqrt();
-        let (g, b) = (gamma[(0, c)], beta[(0, c)]);
-        for img in 0..n {
-            let at = img * chw + c * hw..img * chw + (c + 1) * hw;
-            let (xs, hs) = (
-                &x.as_slice()[at.clone()],
-                &mut x_hat.as_mut_slice()[at.clone()],
-            );
-            for (h, &v) in hs.iter_mut().zip(xs) {
-                *h = (v - mu) * s;
+    x_hat
+        .as_mut_slice()
+        .par_chunks_mut(chw)
+        .zip(y.as_mut_slice().par_chunks_mut(chw))
+        .zip(data.par_chunks(chw))
+        .for_each(|((hs, ys), xs)| {
+            for (c, &(mu, _, s)) in stats.iter().enumerate() {
+                let (g, b) = (gamma[(0, c)], beta[(0, c)]);
+                let at = c * hw..(c + 1) * hw;
+                for ((h, o), &v) in hs[at.clone()]
+                    .iter_mut()
+                    .zip(&mut ys[at.clone()])
+                    .zip(&xs[at])
+                {
+                    *h = (v - mu) * s;
+                    *o = g * *h + b;
+                }
             }
-            for (o, &h) in y.as_mut_slice()[at].iter_mut().zip(hs.iter()) {
-                *o = g * h + b;
-            }
-        }
-        means.push(mu);
-        vars.push(var);
-        inv_std.push(s);
-    }
+        });
+    let means = stats.iter().map(|s| s.0).collect();
+    let vars = stats.iter().map(|s| s.1).collect();
+    let inv_std = stats.iter().map(|s| s.2).collect();
     let cache = BnCache {
         x_hat,
         inv_std,
@@ -219,30 +229,36 @@ pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> BnGrads<T> {
     let channels = c.inv_std.len();
     let hw = chw / channels;
     let mf = T::of((n * hw) as f64);
-    let mut dx = DMatrix::zeros(chw, n);
-    let mut dgamma = DMatrix::zeros(1, channels);
-    let mut dbeta = DMatrix::zeros(1, channels);
     let (d, h) = (dy.as_slice(), c.x_hat.as_slice());
-    for ch in 0..channels {
-        let (mut sum_dy, mut sum_dy_xhat) = (T::zero(), T::zero());
-        for img in 0..n {
-            let at = img * chw + ch * hw..img * chw + (ch + 1) * hw;
-            for (&g, &xh) in d[at.clone()].iter().zip(&h[at]) {
-                sum_dy += g;
-                sum_dy_xhat += g * xh;
+    let sums: Vec<(T, T)> = (0..channels)
+        .into_par_iter()
+        .map(|ch| {
+            let (mut sum_dy, mut sum_dy_xhat) = (T::zero(), T::zero());
+            for img in 0..n {
+                let at = img * chw + ch * hw..img * chw + (ch + 1) * hw;
+                for (&g, &xh) in d[at.clone()].iter().zip(&h[at]) {
+                    sum_dy += g;
+                    sum_dy_xhat += g * xh;
+                }
             }
-        }
-        dbeta[(0, ch)] = sum_dy;
-        dgamma[(0, ch)] = sum_dy_xhat;
-        let k = c.gamma[(0, ch)] * c.inv_std[ch] / mf;
-        for img in 0..n {
-            let at = img * chw + ch * hw..img * chw + (ch + 1) * hw;
-            let out = &mut dx.as_mut_slice()[at.clone()];
-            for ((o, &g), &xh) in out.iter_mut().zip(&d[at.clone()]).zip(&h[at]) {
-                *o = k * (mf * g - sum_dy - xh * sum_dy_xhat);
+            (sum_dy, sum_dy_xhat)
+        })
+        .collect();
+    let mut dx = DMatrix::zeros(chw, n);
+    dx.as_mut_slice()
+        .par_chunks_mut(chw)
+        .zip(d.par_chunks(chw).zip(h.par_chunks(chw)))
+        .for_each(|(out, (ds, hs))| {
+            for (ch, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
+                let k = c.gamma[(0, ch)] * c.inv_std[ch] / mf;
+                let at = ch * hw..(ch + 1) * hw;
+                for ((o, &g), &xh) in out[at.clone()].iter_mut().zip(&ds[at.clone()]).zip(&hs[at]) {
+                    *o = k * (mf * g - sum_dy - xh * sum_dy_xhat);
+                }
             }
-        }
-    }
+        });
+    let dgamma = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.1));
+    let dbeta = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.0));
     BnGrads { dx, dgamma, dbeta }
 }
 // ANCHOR_END: bn_conv

@@ -1,6 +1,6 @@
 //! Adam (Kingma and Ba, 2015).
 
-use super::{Optimizer, Slots};
+use super::{in_chunks4, Optimizer, Slots};
 use crate::autograd::{Grads, Tape, Var};
 use crate::error::Result;
 use crate::scalar::Real;
@@ -62,17 +62,20 @@ impl<T: Real> Optimizer<T> for Adam<T> {
             let m = self.m.get(slot, g.shape());
             let v = self.v.get(slot, g.shape());
             let theta = tape.param_mut(p)?;
-            for (((w, &gi), mi), vi) in theta
-                .as_mut_slice()
-                .iter_mut()
-                .zip(g.as_slice())
-                .zip(m.as_mut_slice())
-                .zip(v.as_mut_slice())
-            {
-                *mi = b1 * *mi + one_b1 * gi;
-                *vi = b2 * *vi + one_b2 * gi * gi;
-                *w -= step * *mi / (vi.sqrt() + eps);
-            }
+            let update = |w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
+                for (((w, &gi), mi), vi) in w.iter_mut().zip(g).zip(m).zip(v) {
+                    *mi = b1 * *mi + one_b1 * gi;
+                    *vi = b2 * *vi + one_b2 * gi * gi;
+                    *w -= step * *mi / (vi.sqrt() + eps);
+                }
+            };
+            in_chunks4(
+                theta.as_mut_slice(),
+                g.as_slice(),
+                m.as_mut_slice(),
+                v.as_mut_slice(),
+                update,
+            );
         }
         Ok(())
     }

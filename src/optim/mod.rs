@@ -32,6 +32,27 @@ pub trait Optimizer<T: Real> {
     fn set_lr(&mut self, lr: f64);
 }
 
+/// Runs `f` over matching chunks of a parameter, its gradient and two state slots, on the rayon pool when
+/// the parameter is large (the update of each entry does not depend on the others, so the result is the same).
+pub(crate) fn in_chunks4<T: Real>(
+    w: &mut [T],
+    g: &[T],
+    a: &mut [T],
+    b: &mut [T],
+    f: impl Fn(&mut [T], &[T], &mut [T], &mut [T]) + Sync,
+) {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 15;
+    if w.len() <= CHUNK {
+        return f(w, g, a, b);
+    }
+    w.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(a.par_chunks_mut(CHUNK))
+        .zip(b.par_chunks_mut(CHUNK))
+        .for_each(|(((w, g), a), b)| f(w, g, a, b));
+}
+
 /// Per-parameter state: one matrix per parameter (by its position in the `params` list), created as zeros
 /// of the parameter's shape the first time it is needed.
 #[derive(Clone, Debug, Default)]

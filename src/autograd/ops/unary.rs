@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::scalar::{c, Real};
 use nalgebra::DMatrix;
 
-trait Elementwise<T: Real>: 'static {
+trait Elementwise<T: Real>: Sync + 'static {
     const NAME: &'static str;
     fn f(&self, x: T) -> T;
     /// `f'(x)`, given `x` and the already computed `y = f(x)` (cheaper for exp, tanh, sigmoid).
@@ -26,17 +26,41 @@ impl<T: Real, E: Elementwise<T>> Op<T> for Map<E> {
         g: &DMatrix<T>,
         _needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        let dx = DMatrix::from_fn(g.nrows(), g.ncols(), |i, j| {
-            g[(i, j)] * self.0.df(x[0][(i, j)], y[(i, j)])
+        let mut dx = g.clone();
+        let (xs, ys) = (x[0].as_slice(), y.as_slice());
+        in_chunks(dx.as_mut_slice(), |start, d| {
+            for (i, v) in d.iter_mut().enumerate() {
+                *v *= self.0.df(xs[start + i], ys[start + i]);
+            }
         });
         vec![Some(dx)]
     }
 }
 
+/// Entries per task when an elementwise pass is spread over the rayon pool; smaller arrays stay on the
+/// calling thread, where handing work out would cost more than it saves.
+const CHUNK: usize = 1 << 15;
+
+/// Runs `f(start, chunk)` over consecutive chunks of `out` (`start`: the chunk's first index), in parallel
+/// when `out` is large. Each entry is computed the same way either way.
+fn in_chunks<T: Real>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
+    use rayon::prelude::*;
+    if out.len() <= CHUNK {
+        return f(0, out);
+    }
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(i, c)| f(i * CHUNK, c));
+}
+
 impl<T: Real> Tape<T> {
     fn map<E: Elementwise<T>>(&mut self, a: Var, e: E) -> Result<Var> {
-        let va = self.get(a, E::NAME)?;
-        let out = va.map(|x| e.f(x));
+        let mut out = self.get(a, E::NAME)?.clone();
+        in_chunks(out.as_mut_slice(), |_, c| {
+            for v in c {
+                *v = e.f(*v);
+            }
+        });
         Ok(self.record(out, &[a], Map(e)))
     }
 }
