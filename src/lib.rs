@@ -23,6 +23,7 @@
 //! Floors, bottom up (nothing imports upward): [`autograd`], [`data`], [`plot`] → [`by_hand`] → [`nn`] →
 //! [`chapters`] → the binaries.
 
+pub mod alloc;
 pub mod autograd;
 pub mod by_hand;
 pub mod chapters;

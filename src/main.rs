@@ -12,10 +12,9 @@ use zerodl::data::{download, mnist};
 use zerodl::optim::{Kind, Schedule};
 use zerodl::train::Progress;
 
-// A training step frees and allocates the same large buffers every time; mimalloc reuses them where the system
-// allocator hands them back to the OS and faults them in again (measured: a quarter of a CNN step on 2 threads).
+// Why: see `zerodl::alloc`.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -290,6 +289,7 @@ fn run(args: RunArgs) -> zerodl::Result<serde_json::Value> {
 }
 
 fn main() -> ExitCode {
+    zerodl::alloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args).map(|v| println!("{v}")),

@@ -87,7 +87,7 @@ proptest! {
 
     #[test]
     fn conv_form_by_hand_equals_composed_equals_fused_equals_finite_differences(
-        (c, hw, x, g, b) in (1..4usize, 1..6usize, 1..4usize).prop_flat_map(|(c, hw, n)| {
+        (c, hw, x, g, b) in (1..4usize, 1..20usize, 1..4usize).prop_flat_map(|(c, hw, n)| {
             (Just(c), Just(hw), matrix(c * hw, n, -2.0..2.0), matrix(1, c, 0.5..2.0), matrix(1, c, -1.0..1.0))
         }).prop_filter("spread within each channel", |(c, _, x, _, _)| spread(&bn::to_rows(x, *c), 0.05))
     ) {
@@ -98,13 +98,13 @@ proptest! {
         let r = projection(y.nrows(), y.ncols(), 4);
         let hand = bn::backward(&bn::to_rows(&r, c), &cache);
         let hand_dx = bn::from_rows(&hand.dx, hw);
-        // The image-layout pair adds in the same order as the row form: the same numbers, bit for bit.
+        // The image-layout pair computes the same sums in another order: equal up to rounding.
         let (yc, cache_c, _) = bn::forward_conv(&x, c, &g, &b, EPS).unwrap();
-        prop_assert_eq!(&yc, &y);
+        prop_assert!(grad_error(&yc, &y) < 1e-12, "forward_conv");
         let conv = bn::backward_conv(&r, &cache_c);
-        prop_assert_eq!(&conv.dx, &hand_dx);
-        prop_assert_eq!(&conv.dgamma, &hand.dgamma);
-        prop_assert_eq!(&conv.dbeta, &hand.dbeta);
+        prop_assert!(grad_error(&conv.dx, &hand_dx) < 1e-12, "backward_conv dx");
+        prop_assert!(grad_error(&conv.dgamma, &hand.dgamma) < 1e-12, "backward_conv dgamma");
+        prop_assert!(grad_error(&conv.dbeta, &hand.dbeta) < 1e-12, "backward_conv dbeta");
         for imp in [BnImpl::Composed, BnImpl::Fused] {
             let [ty, dx, dg, db] = on_tape(imp, Form::Conv { channels: c, hw }, &x, &g, &b, &r);
             prop_assert!(grad_error(&ty, &y) < 1e-12, "{imp:?} forward");

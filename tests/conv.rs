@@ -179,6 +179,24 @@ fn max_pool_ties_go_to_the_first_maximum() {
     assert_eq!(pool::backward(Kind::Max, &one, &x, &g), expected);
     let (_, argmax) = pool_fast::forward(Kind::Max, &x, &g);
     assert_eq!(pool_fast::backward(Kind::Max, &one, &argmax, &g), expected);
+    // The 2x2, stride 2 fast path: a 2x4 plane with a tie in each window, placed differently.
+    let g2 = PoolGeom::new(1, 2, 4, 2, 2, 2).unwrap();
+    let x2 = DMatrix::from_column_slice(8, 1, &[0.0, 5.0, 2.0, 2.0, 1.0, 5.0, 7.0, 2.0]);
+    let ones = DMatrix::from_element(2, 1, 1.0);
+    let (y2, argmax) = pool_fast::forward(Kind::Max, &x2, &g2);
+    assert_eq!(y2.as_slice(), &[5.0, 7.0]);
+    assert_eq!(argmax, vec![1, 6]);
+    assert_eq!(
+        pool_fast::backward(Kind::Max, &ones, &argmax, &g2),
+        pool::backward(Kind::Max, &ones, &x2, &g2)
+    );
+    let x3 = DMatrix::from_column_slice(8, 1, &[0.0, 5.0, 2.0, 2.0, 1.0, 5.0, 1.0, 2.0]);
+    let (_, argmax) = pool_fast::forward(Kind::Max, &x3, &g2);
+    assert_eq!(
+        argmax,
+        vec![1, 2],
+        "ties go to the first maximum in row-major order"
+    );
     let mut t = Tape::<f64>::new();
     let xv = t.leaf(x);
     let y = Pool2d {

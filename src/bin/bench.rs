@@ -20,10 +20,9 @@ use zerodl::optim::{Adam, Optimizer, Sgd};
 use zerodl::rng::seeded;
 use zerodl::train::Classifier;
 
-// A training step frees and allocates the same large buffers every time; mimalloc reuses them where the system
-// allocator hands them back to the OS and faults them in again (measured: a quarter of a CNN step on 2 threads).
+// Why: see `zerodl::alloc`.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(about = "Time training steps of the benchmark workloads")]
@@ -80,6 +79,7 @@ fn train_step<M: Classifier>(
 }
 
 fn main() {
+    zerodl::alloc::keep_freed_memory();
     let args = Args::parse();
     // SAFETY: single-threaded here, before any other thread exists or reads the environment.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string()) };

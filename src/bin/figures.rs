@@ -10,10 +10,9 @@ use zerodl::data::mnist;
 use zerodl::optim::Kind;
 use zerodl::plot;
 
-// A training step frees and allocates the same large buffers every time; mimalloc reuses them where the system
-// allocator hands them back to the OS and faults them in again (measured: a quarter of a CNN step on 2 threads).
+// Why: see `zerodl::alloc`.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 
 struct Out {
     dir: PathBuf,
@@ -354,6 +353,7 @@ fn run(dir: &Path, full: bool) -> zerodl::Result<Vec<PathBuf>> {
 }
 
 fn main() -> ExitCode {
+    zerodl::alloc::keep_freed_memory();
     let full = std::env::args().skip(1).any(|a| a == "--full");
     if let Some(a) = std::env::args().skip(1).find(|a| a != "--full") {
         eprintln!("figures: unknown argument {a:?} (the only flag is --full)");

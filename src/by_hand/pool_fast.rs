@@ -44,6 +44,9 @@ fn window_rows(
 
 fn max_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &mut [u32]) {
     let (oh, ow) = (g.out_h(), g.out_w());
+    if (g.ph, g.pw, g.stride) == (2, 2, 2) {
+        return max_image_2x2(src, img, g, out, arg);
+    }
     let mut at = 0;
     for ch in 0..g.c {
         let plane = img * g.in_len() + ch * g.h * g.w;
@@ -60,6 +63,36 @@ fn max_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &
                 out[at] = src[best];
                 arg[at] = best as u32;
                 at += 1;
+            }
+        }
+    }
+}
+
+/// The book's window (2x2, stride 2) without the general loops: the four candidates of an output are two
+/// pairs of neighbours in two rows, compared in the same order (first maximum on a tie).
+fn max_image_2x2<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &mut [u32]) {
+    let (oh, ow, w) = (g.out_h(), g.out_w(), g.w);
+    let (mut outs, mut args) = (out.chunks_exact_mut(ow), arg.chunks_exact_mut(ow));
+    for ch in 0..g.c {
+        let plane = img * g.in_len() + ch * g.h * w;
+        for oy in 0..oh {
+            let (o, a) = (outs.next().expect("out_len"), args.next().expect("out_len"));
+            let r0 = plane + 2 * oy * w;
+            let (top, bottom) = (&src[r0..r0 + 2 * ow], &src[r0 + w..r0 + w + 2 * ow]);
+            for ox in 0..ow {
+                let i = 2 * ox;
+                let (mut best, mut at) = (top[i], r0 + i);
+                for (v, k) in [
+                    (top[i + 1], r0 + i + 1),
+                    (bottom[i], r0 + w + i),
+                    (bottom[i + 1], r0 + w + i + 1),
+                ] {
+                    if v > best {
+                        (best, at) = (v, k);
+                    }
+                }
+                o[ox] = best;
+                a[ox] = at as u32;
             }
         }
     }
