@@ -2,7 +2,9 @@
 //! each workload after warm-up, and print one JSON line per workload and batch, with the field names of the
 //! PyTorch script in `../shared/bench/` so the two outputs line up. Also `conv2`: the book's second
 //! convolution (32 → 64 channels, 5x5, 14x14, same padding) forward and backward, naive against fast.
-//! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3); the recurrent ones (W4, W5) come with their chapters.
+//! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3), `tape` (10,000 recorded 1x1 ops and their backward: the
+//! tape's own cost per op); the recurrent ones (W4, W5) come with their chapters. The CNN lines carry the peak
+//! resident memory of the workload. `--threads 1,2` runs one process per thread count.
 
 use clap::Parser;
 use nalgebra::DMatrix;
@@ -27,15 +29,16 @@ static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 #[derive(Parser)]
 #[command(about = "Time training steps of the benchmark workloads")]
 struct Args {
-    /// Comma-separated: mlp, cnn, cnnbn, conv2.
-    #[arg(long, default_value = "mlp,cnn,cnnbn,conv2")]
+    /// Comma-separated: mlp, cnn, cnnbn, conv2, tape (the cost of one tiny recorded op).
+    #[arg(long, default_value = "mlp,cnn,cnnbn,conv2,tape")]
     workloads: String,
     /// Comma-separated batch sizes (default: each workload's own: mlp 64,512; cnn 32,128; conv2 32).
     #[arg(long)]
     batches: Option<String>,
-    /// Threads (sets RAYON_NUM_THREADS, the size of zerodl's thread pool, before the pool starts).
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
+    /// Comma-separated thread counts (each sets RAYON_NUM_THREADS, the size of zerodl's thread pool, in a
+    /// process of its own, since the pool is sized once).
+    #[arg(long, default_value = "2")]
+    threads: String,
     /// Seconds of timed runs per measurement (after warm-up).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
@@ -78,26 +81,109 @@ fn train_step<M: Classifier>(
     opt.step(tape, &mut g, &model.params()).expect("parameters");
 }
 
+/// A comma-separated list of positive numbers, or a message naming the flag and the bad entry.
+fn list(flag: &str, text: &str) -> Result<Vec<usize>, String> {
+    text.split(',')
+        .map(|v| match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "bench: --{flag} takes positive whole numbers separated by commas, got {v:?}"
+            )),
+        })
+        .collect()
+}
+
+/// The peak resident memory of this process since the last [`reset_peak_rss`], in MB (Linux only).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the kernel's peak-RSS mark to the current RSS, so that the next reading is this workload's own peak.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Records `ops` tiny (1x1) ops, then the backward sweep over them: what the tape itself costs per op.
+fn tape_step(tape: &mut Tape<f32>, w: zerodl::Var, ops: usize) {
+    tape.reset();
+    let mut v = tape.leaf(DMatrix::from_element(1, 1, 1.0));
+    for i in 0..ops {
+        v = if i % 2 == 0 {
+            tape.mul(v, w)
+        } else {
+            tape.add(v, w)
+        }
+        .expect("1x1 operands");
+    }
+    std::hint::black_box(tape.backward(v).expect("1x1 output"));
+}
+
 fn main() {
     zerodl::alloc::keep_freed_memory();
     let args = Args::parse();
+    let (threads, batches) = match (
+        list("threads", &args.threads),
+        args.batches
+            .as_deref()
+            .map(|b| list("batches", b))
+            .transpose(),
+    ) {
+        (Ok(t), Ok(b)) => (t, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    if threads.len() > 1 {
+        // One process per thread count: rayon sizes its pool once per process.
+        let exe = std::env::current_exe().expect("the running binary's path");
+        let rest: Vec<String> = std::env::args()
+            .skip(1)
+            .scan(false, |skip, a| {
+                let drop = *skip || a == "--threads" || a.starts_with("--threads=");
+                *skip = a == "--threads";
+                Some((!drop).then_some(a))
+            })
+            .flatten()
+            .collect();
+        for t in threads {
+            let ok = std::process::Command::new(&exe)
+                .args(&rest)
+                .arg(format!("--threads={t}"))
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let nthreads = threads[0];
     // SAFETY: single-threaded here, before any other thread exists or reads the environment.
-    unsafe { std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string()) };
-    let batches: Option<Vec<usize>> = args
-        .batches
-        .as_ref()
-        .map(|b| b.split(',').filter_map(|v| v.trim().parse().ok()).collect());
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", nthreads.to_string()) };
     for workload in args.workloads.split(',').map(str::trim) {
         let default: &[usize] = match workload {
             "mlp" => &[64, 512],
             "cnn" | "cnnbn" => &[32, 128],
             "conv2" => &[32],
+            "tape" => &[1],
             other => {
-                eprintln!("bench: unknown workload {other:?} (known: mlp, cnn, cnnbn, conv2)");
+                eprintln!(
+                    "bench: unknown workload {other:?} (known: mlp, cnn, cnnbn, conv2, tape)"
+                );
                 std::process::exit(2);
             }
         };
-        for &batch in batches.as_deref().unwrap_or(default) {
+        // The tape workload has no batch: it runs once whatever --batches says.
+        let chosen = if workload == "tape" {
+            default
+        } else {
+            batches.as_deref().unwrap_or(default)
+        };
+        for &batch in chosen {
             let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
             let mut rng = seeded(1);
             let line = match workload {
@@ -116,10 +202,20 @@ fn main() {
                     let (med, min, max, runs) = time(args.seconds, || {
                         train_step(&mut tape, &model, &mut opt, &x, &labels)
                     });
-                    json!({"workload": "mlp", "batch": batch, "threads": args.threads,
+                    json!({"workload": "mlp", "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
                 }
+                "tape" => {
+                    const OPS: usize = 10_000;
+                    let mut tape = Tape::new();
+                    let w = tape.param(DMatrix::from_element(1, 1, 0.999f32));
+                    let (med, min, max, runs) = time(args.seconds, || tape_step(&mut tape, w, OPS));
+                    json!({"workload": "tape", "ops": OPS, "threads": nthreads,
+                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs,
+                           "ns_per_op": med * 1e6 / OPS as f64})
+                }
                 "cnn" | "cnnbn" => {
+                    let reset = reset_peak_rss();
                     let mut tape = Tape::new();
                     let model = if workload == "cnn" {
                         Cnn::book(&mut tape, Impl::Fast, &mut rng)
@@ -132,8 +228,10 @@ fn main() {
                     let (med, min, max, runs) = time(args.seconds, || {
                         train_step(&mut tape, &model, &mut opt, &x, &labels)
                     });
-                    json!({"workload": workload, "batch": batch, "threads": args.threads,
-                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
+                    // The peak covers this workload alone when the mark could be reset, else the process so far.
+                    json!({"workload": workload, "batch": batch, "threads": nthreads,
+                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs,
+                           "peak_rss_mb": peak_rss_mb(), "peak_rss_of": if reset { "workload" } else { "process" }})
                 }
                 _ => {
                     let g = ConvGeom::same(32, 14, 14, 64, 5).expect("geometry");
@@ -149,7 +247,7 @@ fn main() {
                         std::hint::black_box(conv::forward(&x, &w, &b, &g));
                         std::hint::black_box(conv::backward(&dy, &x, &w, &g));
                     });
-                    json!({"workload": "conv2", "batch": batch, "threads": args.threads,
+                    json!({"workload": "conv2", "batch": batch, "threads": nthreads,
                            "median_ms": fast, "min_ms": fmin, "max_ms": fmax,
                            "naive_median_ms": naive, "naive_min_ms": nmin, "naive_max_ms": nmax,
                            "speedup": naive / fast})
