@@ -4,7 +4,7 @@
 //! convolution (32 → 64 channels, 5x5, 14x14, same padding) forward and backward, naive against fast.
 //! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3), `tape` (10,000 recorded 1x1 ops and their backward: the
 //! tape's own cost per op); the recurrent ones (W4, W5) come with their chapters. The CNN lines carry the peak
-//! resident memory of the workload. `--threads 1,2` runs one process per thread count.
+//! resident memory of the process so far (`peak_rss_mb`). `--threads 1,2` runs one process per thread count.
 
 use clap::Parser;
 use nalgebra::DMatrix;
@@ -93,17 +93,13 @@ fn list(flag: &str, text: &str) -> Result<Vec<usize>, String> {
         .collect()
 }
 
-/// The peak resident memory of this process since the last [`reset_peak_rss`], in MB (Linux only).
+/// The peak resident memory of this process so far, in MB (Linux only). The allocator keeps what it frees
+/// (see `zerodl::alloc`), so run a workload alone (`--workloads cnn --batches 32`) to read its own peak.
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-/// Resets the kernel's peak-RSS mark to the current RSS, so that the next reading is this workload's own peak.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// Records `ops` tiny (1x1) ops, then the backward sweep over them: what the tape itself costs per op.
@@ -215,7 +211,6 @@ fn main() {
                            "ns_per_op": med * 1e6 / OPS as f64})
                 }
                 "cnn" | "cnnbn" => {
-                    let reset = reset_peak_rss();
                     let mut tape = Tape::new();
                     let model = if workload == "cnn" {
                         Cnn::book(&mut tape, Impl::Fast, &mut rng)
@@ -228,10 +223,9 @@ fn main() {
                     let (med, min, max, runs) = time(args.seconds, || {
                         train_step(&mut tape, &model, &mut opt, &x, &labels)
                     });
-                    // The peak covers this workload alone when the mark could be reset, else the process so far.
                     json!({"workload": workload, "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs,
-                           "peak_rss_mb": peak_rss_mb(), "peak_rss_of": if reset { "workload" } else { "process" }})
+                           "peak_rss_mb": peak_rss_mb()})
                 }
                 _ => {
                     let g = ConvGeom::same(32, 14, 14, 64, 5).expect("geometry");

@@ -75,10 +75,24 @@ impl<T: Real> Tape<T> {
                 ),
             ));
         };
-        let out = DMatrix::from_fn(va.nrows(), va.ncols(), |i, j| {
-            let bi = if broadcast == Broadcast::Row { 0 } else { i };
-            kind.f(va[(i, j)], vb[(bi, j)])
-        });
+        // Column by column (columns are contiguous): `b`'s column is a slice, or one number broadcast.
+        let rows = va.nrows();
+        let mut out = DMatrix::zeros(rows, va.ncols());
+        let cols = out.as_mut_slice().chunks_mut(rows.max(1));
+        for (j, (o, ac)) in cols.zip(va.as_slice().chunks(rows.max(1))).enumerate() {
+            match broadcast {
+                Broadcast::Row => {
+                    let bj = vb[(0, j)];
+                    o.iter_mut().zip(ac).for_each(|(o, &x)| *o = kind.f(x, bj));
+                }
+                Broadcast::None => {
+                    let bc = &vb.as_slice()[j * rows..(j + 1) * rows];
+                    for ((o, &x), &y) in o.iter_mut().zip(ac).zip(bc) {
+                        *o = kind.f(x, y);
+                    }
+                }
+            }
+        }
         Ok(self.record(out, &[a, b], Binary { kind, broadcast }))
     }
 }
@@ -98,19 +112,35 @@ impl<T: Real> Op<T> for Binary {
         let (a, b) = (x[0], x[1]);
         let mut da = needs[0].then(|| DMatrix::zeros(a.nrows(), a.ncols()));
         let mut db = needs[1].then(|| DMatrix::zeros(b.nrows(), b.ncols()));
+        let rows = a.nrows();
         for j in 0..a.ncols() {
-            for i in 0..a.nrows() {
-                let bi = if self.broadcast == Broadcast::Row {
-                    0
-                } else {
-                    i
-                };
-                let (pa, pb) = self.kind.df(a[(i, j)], b[(bi, j)]);
-                if let Some(da) = da.as_mut() {
-                    da[(i, j)] = g[(i, j)] * pa;
+            let col = j * rows..(j + 1) * rows;
+            let (ac, gc) = (&a.as_slice()[col.clone()], &g.as_slice()[col.clone()]);
+            // Row entry `bi` of `b`'s column: 0 when `b` is one row broadcast over all of `a`'s.
+            let b_at = |i: usize| match self.broadcast {
+                Broadcast::Row => b[(0, j)],
+                Broadcast::None => b.as_slice()[j * rows + i],
+            };
+            if let Some(da) = da.as_mut() {
+                let dc = &mut da.as_mut_slice()[col.clone()];
+                for (i, (d, (&x, &gi))) in dc.iter_mut().zip(ac.iter().zip(gc)).enumerate() {
+                    *d = gi * self.kind.df(x, b_at(i)).0;
                 }
-                if let Some(db) = db.as_mut() {
-                    db[(bi, j)] += g[(i, j)] * pb;
+            }
+            if let Some(db) = db.as_mut() {
+                let terms = ac.iter().zip(gc).enumerate();
+                match self.broadcast {
+                    Broadcast::Row => {
+                        db[(0, j)] = terms.fold(T::zero(), |s, (i, (&x, &gi))| {
+                            s + gi * self.kind.df(x, b_at(i)).1
+                        });
+                    }
+                    Broadcast::None => {
+                        let dc = &mut db.as_mut_slice()[col.clone()];
+                        for (d, (i, (&x, &gi))) in dc.iter_mut().zip(terms) {
+                            *d = gi * self.kind.df(x, b_at(i)).1;
+                        }
+                    }
                 }
             }
         }
