@@ -116,7 +116,7 @@ impl<'a, T: Real> Strided<'a, T> {
 const PAR_MIN_MACS: usize = 1 << 21;
 
 /// `C ← op(A) op(B) + β C` for `C` column-major `m x n` with leading dimension `ldc`, split over the rayon
-/// pool when large: the larger of `m` and `n` is cut in two, recursively, down to one piece per thread. Each
+/// pool when large: the columns are cut in two, recursively, down to one piece per thread. Each
 /// entry of `C` is computed by the same sequence of operations however the work is split, so the result does
 /// not depend on the number of threads.
 #[allow(clippy::too_many_arguments)]
@@ -146,42 +146,19 @@ fn gemm_split<T: Real>(
     ldc: usize,
     pieces: usize,
 ) {
-    // Cut at a multiple of 16 so that both halves keep whole micro-kernel tiles.
-    if pieces < 2 || m * n * k < PAR_MIN_MACS || m.max(n) < 32 {
+    // Only columns are cut: they are contiguous in `C`, so the two halves are two separate slices. The cut
+    // falls at a multiple of 16 so that both halves keep whole micro-kernel tiles.
+    let n0 = (n * (pieces / 2) / pieces).next_multiple_of(16);
+    if pieces < 2 || m * n * k < PAR_MIN_MACS || n0 >= n {
         return gemm_strided(m, k, n, a, b, beta, c, ldc);
     }
     let (left, right) = (pieces / 2, pieces - pieces / 2);
-    if n >= m {
-        let n0 = (n * left / pieces).next_multiple_of(16);
-        if n0 >= n {
-            return gemm_strided(m, k, n, a, b, beta, c, ldc);
-        }
-        let (c0, c1) = c.split_at_mut(n0 * ldc);
-        both(
-            m * n * k,
-            || gemm_split(m, k, n0, a, b, beta, c0, ldc, left),
-            || gemm_split(m, k, n - n0, a, b.offset(0, n0), beta, c1, ldc, right),
-        );
-    } else {
-        let m0 = (m * left / pieces).next_multiple_of(16);
-        if m0 >= m {
-            return gemm_strided(m, k, n, a, b, beta, c, ldc);
-        }
-        // Rows of a column-major matrix interleave in memory: the two halves are disjoint sets of entries,
-        // but not two slices. Each half gets the whole buffer and writes only its rows.
-        let cp = SendPtr(c.as_mut_ptr());
-        let len = c.len();
-        both(
-            m * n * k,
-            // SAFETY: the two calls write disjoint rows (0..m0 and m0..m) of the same columns; neither reads
-            // what the other writes, and both end before `c` is used again.
-            || gemm_split(m0, k, n, a, b, beta, unsafe { cp.slice(len) }, ldc, left),
-            || {
-                let c1 = unsafe { &mut cp.slice(len)[m0..] };
-                gemm_split(m - m0, k, n, a.offset(m0, 0), b, beta, c1, ldc, right)
-            },
-        );
-    }
+    let (c0, c1) = c.split_at_mut(n0 * ldc);
+    both(
+        m * n * k,
+        || gemm_split(m, k, n0, a, b, beta, c0, ldc, left),
+        || gemm_split(m, k, n - n0, a, b.offset(0, n0), beta, c1, ldc, right),
+    );
 }
 
 /// Runs `a` and `b`, in parallel when the pool has threads to spare. From outside the pool (a training loop's
@@ -197,18 +174,6 @@ fn both(macs: usize, a: impl FnOnce() + Send, b: impl FnOnce() + Send) {
             s.spawn(|_| b());
             a();
         });
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: only used to hand disjoint parts of one buffer to the two sides of a `both`.
-unsafe impl<T> Send for SendPtr<T> {}
-unsafe impl<T> Sync for SendPtr<T> {}
-impl<T> SendPtr<T> {
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn slice(&self, len: usize) -> &mut [T] {
-        std::slice::from_raw_parts_mut(self.0, len)
     }
 }
 
