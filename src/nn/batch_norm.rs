@@ -101,7 +101,14 @@ impl BatchNorm {
             let m = xv.len() / channels;
             let (y, cache, stats) = bn::forward_conv(xv, channels, g, b, self.eps)?;
             self.update_running(m, &stats);
-            return Ok(tape.record(y, &[x, self.gamma, self.beta], FusedBnConv { cache }));
+            return Ok(tape.record(
+                y,
+                &[x, self.gamma, self.beta],
+                FusedBn {
+                    cache,
+                    image_layout: true,
+                },
+            ));
         }
         // Otherwise work on rows of features: the convolutional form moves each channel into a column.
         let (rows, back) = match self.form {
@@ -136,7 +143,14 @@ impl BatchNorm {
                 );
                 let (y, cache, stats) = bn::forward(xv, g, b, self.eps)?;
                 (
-                    tape.record(y, &[x, self.gamma, self.beta], FusedBn { cache }),
+                    tape.record(
+                        y,
+                        &[x, self.gamma, self.beta],
+                        FusedBn {
+                            cache,
+                            image_layout: false,
+                        },
+                    ),
                     stats,
                 )
             }
@@ -206,37 +220,19 @@ fn layout_index(c: usize, hw: usize, n: usize) -> (Vec<u32>, Vec<u32>) {
     (to, from)
 }
 
-struct FusedBnConv<T: Real> {
-    cache: BnCache<T>,
-}
-
-impl<T: Real> Op<T> for FusedBnConv<T> {
-    fn name(&self) -> &'static str {
-        "batch_norm_conv"
-    }
-    fn backward(
-        &self,
-        _x: &[&DMatrix<T>],
-        _y: &DMatrix<T>,
-        g: &DMatrix<T>,
-        needs: &[bool],
-    ) -> Vec<Option<DMatrix<T>>> {
-        let grads = bn::backward_conv(g, &self.cache);
-        vec![
-            needs[0].then_some(grads.dx),
-            needs[1].then_some(grads.dgamma),
-            needs[2].then_some(grads.dbeta),
-        ]
-    }
-}
-
 struct FusedBn<T: Real> {
     cache: BnCache<T>,
+    /// The convolutional form's pass on the image layout (`forward_conv`), else rows of features.
+    image_layout: bool,
 }
 
 impl<T: Real> Op<T> for FusedBn<T> {
     fn name(&self) -> &'static str {
-        "batch_norm"
+        if self.image_layout {
+            "batch_norm_conv"
+        } else {
+            "batch_norm"
+        }
     }
     fn backward(
         &self,
@@ -245,7 +241,11 @@ impl<T: Real> Op<T> for FusedBn<T> {
         g: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        let grads = bn::backward(g, &self.cache);
+        let grads = if self.image_layout {
+            bn::backward_conv(g, &self.cache)
+        } else {
+            bn::backward(g, &self.cache)
+        };
         vec![
             needs[0].then_some(grads.dx),
             needs[1].then_some(grads.dgamma),
