@@ -15,19 +15,26 @@ use rayon::prelude::*;
 use super::conv::ConvGrads;
 
 // ANCHOR: im2col
+/// Patch entry `k` as `(ci, dy, dx)`, and the output columns `lo..hi` whose reads fall inside the image
+/// (`ox·stride + dx - pad` in `0..w`); the others read padding.
+fn patch_entry(g: &ConvGeom, k: usize) -> (usize, usize, usize, usize, usize) {
+    let (ci, dy, dx) = (k / (g.kh * g.kw), (k / g.kw) % g.kh, k % g.kw);
+    let ow = g.out_w();
+    let lo = g.pad.saturating_sub(dx).div_ceil(g.stride).min(ow);
+    let hi = ((g.w + g.pad).saturating_sub(dx))
+        .div_ceil(g.stride)
+        .clamp(lo, ow);
+    (ci, dy, dx, lo, hi)
+}
+
 /// The patches of one image (`x`: its `C·H·W` entries) as the rows of a `P x K` column-major matrix in `cols`:
 /// row `p` is the patch under output position `p`, entries in `(ci, dy, dx)` order; padding reads as zero.
 /// Filled column by column: for stride 1 each output row of a column is one contiguous copy of an input row.
 pub fn im2col<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
     for (k, col) in cols[..p * g.patch()].chunks_exact_mut(p).enumerate() {
-        let (ci, dy, dx) = (k / (g.kh * g.kw), (k / g.kw) % g.kh, k % g.kw);
+        let (ci, dy, dx, lo, hi) = patch_entry(g, k);
         let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-        // Output columns `lo..hi` read inside the image: ox·stride + dx - pad in 0..w.
-        let lo = g.pad.saturating_sub(dx).div_ceil(g.stride).min(ow);
-        let hi = ((g.w + g.pad).saturating_sub(dx))
-            .div_ceil(g.stride)
-            .clamp(lo, ow);
         for (oy, out) in col.chunks_exact_mut(ow).enumerate().take(oh) {
             let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
                 out.fill(T::zero());
@@ -52,12 +59,8 @@ pub fn im2col<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
 pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
     for (k, col) in dcols[..p * g.patch()].chunks_exact(p).enumerate() {
-        let (ci, dy, dxk) = (k / (g.kh * g.kw), (k / g.kw) % g.kh, k % g.kw);
+        let (ci, dy, dxk, lo, hi) = patch_entry(g, k);
         let plane = &mut dx_img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-        let lo = g.pad.saturating_sub(dxk).div_ceil(g.stride).min(ow);
-        let hi = ((g.w + g.pad).saturating_sub(dxk))
-            .div_ceil(g.stride)
-            .clamp(lo, ow);
         for (oy, src) in col.chunks_exact(ow).enumerate().take(oh) {
             let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
                 continue;

@@ -41,8 +41,8 @@ pub(crate) fn in_chunks4<T: Real>(
     b: &mut [T],
     f: impl Fn(&mut [T], &[T], &mut [T], &mut [T]) + Sync,
 ) {
+    use crate::autograd::ops::PAR_CHUNK as CHUNK;
     use rayon::prelude::*;
-    const CHUNK: usize = 1 << 15;
     if w.len() <= CHUNK {
         return f(w, g, a, b);
     }

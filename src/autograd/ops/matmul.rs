@@ -67,7 +67,17 @@ pub fn gemm<T: Real>(a: &DMatrix<T>, ta: bool, b: &DMatrix<T>, tb: bool) -> DMat
     let mut c = DMatrix::<T>::zeros(m, n);
     let a = Strided::of(a, ta);
     let b = Strided::of(b, tb);
-    gemm_par(m, k, n, a, b, T::zero(), c.as_mut_slice(), m);
+    gemm_split(
+        m,
+        k,
+        n,
+        a,
+        b,
+        T::zero(),
+        c.as_mut_slice(),
+        m,
+        rayon::current_num_threads(),
+    );
     c
 }
 
@@ -115,25 +125,10 @@ impl<'a, T: Real> Strided<'a, T> {
 /// core costs more than it saves (measured with the bench binary's MLP at batch 64).
 const PAR_MIN_MACS: usize = 1 << 21;
 
-/// `C ← op(A) op(B) + β C` for `C` column-major `m x n` with leading dimension `ldc`, split over the rayon
-/// pool when large: the columns are cut in two, recursively, down to one piece per thread. Each
-/// entry of `C` is computed by the same sequence of operations however the work is split, so the result does
-/// not depend on the number of threads.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_par<T: Real>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: &mut [T],
-    ldc: usize,
-) {
-    let pieces = rayon::current_num_threads();
-    gemm_split(m, k, n, a, b, beta, c, ldc, pieces);
-}
-
+/// `C ← op(A) op(B) + β C` for `C` column-major `m x n` with leading dimension `ldc`, split over `pieces`
+/// threads of the rayon pool when large: the columns are cut in two, recursively, down to one piece per thread.
+/// Each entry of `C` is computed by the same sequence of operations however the work is split, so the result
+/// does not depend on the number of threads.
 #[allow(clippy::too_many_arguments)]
 fn gemm_split<T: Real>(
     m: usize,

@@ -1,6 +1,7 @@
 //! Elementwise functions `y = f(x)`. Each is a small struct whose `f` and `df` sit next to each other; one
 //! generic node applies the chain rule `dx = g ⊙ f'(x)` for all of them.
 
+use super::PAR_CHUNK as CHUNK;
 use crate::autograd::tape::{Op, Tape, Var};
 use crate::error::{Error, Result};
 use crate::scalar::{c, Real};
@@ -36,10 +37,6 @@ impl<T: Real, E: Elementwise<T>> Op<T> for Map<E> {
         vec![Some(dx)]
     }
 }
-
-/// Entries per task when an elementwise pass is spread over the rayon pool; smaller arrays stay on the
-/// calling thread, where handing work out would cost more than it saves.
-const CHUNK: usize = 1 << 15;
 
 /// Runs `f(start, chunk)` over consecutive chunks of `out` (`start`: the chunk's first index), in parallel
 /// when `out` is large. Each entry is computed the same way either way.
