@@ -2,7 +2,7 @@
 //! product: the ceiling the training step's products can reach on this machine.
 use nalgebra::DMatrix;
 use std::time::Instant;
-use zerodl::autograd::ops::gemm;
+use zerodl::kernels::gemm;
 
 fn main() {
     for &(m, k, n, ta, tb) in &[

@@ -5,8 +5,10 @@
 //! contiguous run of memory in the NCHW order of the book's NumPy arrays, and MNIST's pixel buffer *is* such
 //! a matrix with no copy. Fully connected layers take samples as rows (`N x D`): `flatten` is a transpose.
 
-use crate::autograd::ops::gather::ZERO;
 use crate::error::{Error, Result};
+
+/// Marks an index-map entry that is zero (a padding position) rather than a copy of an input entry.
+pub const ZERO: u32 = u32::MAX;
 
 /// Geometry of a 2-D convolution of one image: input `c_in x h x w`, `c_out` kernels of `c_in x kh x kw`,
 /// a stride, and `pad` zeros on every side.

@@ -29,6 +29,7 @@ pub mod by_hand;
 pub mod chapters;
 pub mod data;
 pub mod error;
+pub mod kernels;
 pub mod layout;
 pub mod nn;
 pub mod optim;

@@ -3,8 +3,8 @@
 
 use nalgebra::DMatrix;
 use rand::Rng as _;
-use zerodl::autograd::ops::gemm;
 use zerodl::by_hand::conv_fast;
+use zerodl::kernels::gemm;
 use zerodl::layout::ConvGeom;
 use zerodl::rng::seeded;
 

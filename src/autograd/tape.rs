@@ -30,6 +30,11 @@ impl Var {
     pub fn is_param(self) -> bool {
         self.generation == 0
     }
+
+    /// For a parameter, its position among the tape's parameters (its creation order): a stable key.
+    pub fn param_index(self) -> Option<usize> {
+        self.is_param().then_some(self.index as usize)
+    }
 }
 
 // ANCHOR: op_trait

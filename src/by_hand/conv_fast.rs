@@ -6,7 +6,7 @@
 //! a buffer that stays in the cache, multiplied at once, and built again in the backward pass rather than
 //! kept. The images of a batch are independent, so they are spread over the threads of the rayon pool.
 
-use crate::autograd::ops::{gemm_strided, Strided};
+use crate::kernels::{gemm_strided, Strided};
 use crate::layout::ConvGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;

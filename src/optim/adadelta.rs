@@ -41,29 +41,29 @@ impl<T: Real> Optimizer<T> for AdaDelta<T> {
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
         let (rho, eps) = (T::of(self.rho), T::of(self.eps));
         let one_rho = T::one() - rho;
-        for (i, &p) in params.iter().enumerate() {
-            let Some(g) = grads.get(p) else { continue };
-            let eg = self.avg_sq_grad.get(i, g.shape());
-            let ed = self.avg_sq_step.get(i, g.shape());
-            let theta = tape.param_mut(p)?;
-            for (((w, &gi), egi), edi) in theta
-                .as_mut_slice()
-                .iter_mut()
-                .zip(g.as_slice())
-                .zip(eg.as_mut_slice())
-                .zip(ed.as_mut_slice())
+        let slots = &mut [&mut self.avg_sq_grad, &mut self.avg_sq_step];
+        super::update(tape, grads, params, slots, |w, g, s| {
+            let [eg, ed] = s else {
+                unreachable!("two slots")
+            };
+            for (((w, &gi), egi), edi) in w.iter_mut().zip(g).zip(eg.iter_mut()).zip(ed.iter_mut())
             {
                 *egi = rho * *egi + one_rho * gi * gi;
                 let delta = -((*edi + eps).sqrt() / (*egi + eps).sqrt()) * gi;
                 *edi = rho * *edi + one_rho * delta * delta;
                 *w += delta;
             }
-        }
-        Ok(())
+        })
     }
     fn lr(&self) -> f64 {
         1.0
     }
     fn set_lr(&mut self, _lr: f64) {}
+    fn slots(&mut self) -> Vec<(&'static str, &mut Slots<T>)> {
+        vec![
+            ("avg_sq_grad", &mut self.avg_sq_grad),
+            ("avg_sq_step", &mut self.avg_sq_step),
+        ]
+    }
 }
 // ANCHOR_END: adadelta

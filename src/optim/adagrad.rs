@@ -29,27 +29,21 @@ impl<T: Real> Adagrad<T> {
 impl<T: Real> Optimizer<T> for Adagrad<T> {
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
         let (lr, eps) = (T::of(self.lr), T::of(self.eps));
-        for (i, &p) in params.iter().enumerate() {
-            let Some(g) = grads.get(p) else { continue };
-            let s = self.sum_sq.get(i, g.shape());
-            for ((w, &gi), si) in tape
-                .param_mut(p)?
-                .as_mut_slice()
-                .iter_mut()
-                .zip(g.as_slice())
-                .zip(s.as_mut_slice())
-            {
+        super::update(tape, grads, params, &mut [&mut self.sum_sq], |w, g, s| {
+            for ((w, &gi), si) in w.iter_mut().zip(g).zip(s[0].iter_mut()) {
                 *si += gi * gi;
                 *w -= lr * gi / (si.sqrt() + eps);
             }
-        }
-        Ok(())
+        })
     }
     fn lr(&self) -> f64 {
         self.lr
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn slots(&mut self) -> Vec<(&'static str, &mut Slots<T>)> {
+        vec![("sum_sq", &mut self.sum_sq)]
     }
 }
 // ANCHOR_END: adagrad

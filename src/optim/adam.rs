@@ -1,6 +1,6 @@
 //! Adam (Kingma and Ba, 2015).
 
-use super::{in_chunks4, Optimizer, Slots};
+use super::{Optimizer, Slots};
 use crate::autograd::{Grads, Tape, Var};
 use crate::error::Result;
 use crate::scalar::Real;
@@ -57,33 +57,36 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let eps = T::of(self.eps * c2.sqrt());
         let (b1, b2) = (T::of(b1), T::of(b2));
         let (one_b1, one_b2) = (T::one() - b1, T::one() - b2);
-        for (slot, &p) in params.iter().enumerate() {
-            let Some(g) = grads.get(p) else { continue };
-            let m = self.m.get(slot, g.shape());
-            let v = self.v.get(slot, g.shape());
-            let theta = tape.param_mut(p)?;
-            let update = |w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
-                for (((w, &gi), mi), vi) in w.iter_mut().zip(g).zip(m).zip(v) {
+        super::update(
+            tape,
+            grads,
+            params,
+            &mut [&mut self.m, &mut self.v],
+            |w, g, s| {
+                let [m, v] = s else { unreachable!("two slots") };
+                for (((w, &gi), mi), vi) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                {
                     *mi = b1 * *mi + one_b1 * gi;
                     *vi = b2 * *vi + one_b2 * gi * gi;
                     *w -= step * *mi / (vi.sqrt() + eps);
                 }
-            };
-            in_chunks4(
-                theta.as_mut_slice(),
-                g.as_slice(),
-                m.as_mut_slice(),
-                v.as_mut_slice(),
-                update,
-            );
-        }
-        Ok(())
+            },
+        )
     }
     fn lr(&self) -> f64 {
         self.lr
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn slots(&mut self) -> Vec<(&'static str, &mut Slots<T>)> {
+        vec![("m", &mut self.m), ("v", &mut self.v)]
+    }
+    fn steps(&self) -> u64 {
+        self.t as u64
+    }
+    fn set_steps(&mut self, steps: u64) {
+        self.t = steps.min(i32::MAX as u64) as i32;
     }
 }
 // ANCHOR_END: adam

@@ -1,5 +1,6 @@
 //! Optimizers: each updates the parameters on the tape in place from one sweep's gradients, keeping its
-//! state (velocities, accumulators, step count) per parameter. After the first step nothing is allocated.
+//! state (velocities, accumulators, step count) per parameter, keyed by the parameter. All of them update through
+//! [`update`], so the shape checks and the parallel split are written once.
 
 pub mod adadelta;
 pub mod adagrad;
@@ -21,55 +22,115 @@ pub use schedule::Schedule;
 pub use sgd::Sgd;
 
 use crate::autograd::{Grads, Tape, Var};
-use crate::error::Result;
+use crate::error::{Error, Result, Shape};
+use crate::kernels::par::zip_chunks;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
+use std::collections::BTreeMap;
 
 pub trait Optimizer<T: Real> {
     /// Apply one update to `params` from `grads`; parameters without a gradient are left alone.
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()>;
     fn lr(&self) -> f64;
     fn set_lr(&mut self, lr: f64);
-}
-
-/// Runs `f` over matching chunks of a parameter, its gradient and two state slots, on the rayon pool when
-/// the parameter is large (the update of each entry does not depend on the others, so the result is the same).
-pub(crate) fn in_chunks4<T: Real>(
-    w: &mut [T],
-    g: &[T],
-    a: &mut [T],
-    b: &mut [T],
-    f: impl Fn(&mut [T], &[T], &mut [T], &mut [T]) + Sync,
-) {
-    use crate::autograd::ops::PAR_CHUNK as CHUNK;
-    use rayon::prelude::*;
-    if w.len() <= CHUNK {
-        return f(w, g, a, b);
+    /// The state to save and restore, by slot name (`"m"`, `"v"`, …), each keyed by parameter.
+    fn slots(&mut self) -> Vec<(&'static str, &mut Slots<T>)> {
+        Vec::new()
     }
-    w.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(a.par_chunks_mut(CHUNK))
-        .zip(b.par_chunks_mut(CHUNK))
-        .for_each(|(((w, g), a), b)| f(w, g, a, b));
+    /// Steps taken, where the update depends on it (Adam's bias correction); 0 otherwise.
+    fn steps(&self) -> u64 {
+        0
+    }
+    /// Restore the step count of a saved run.
+    fn set_steps(&mut self, _steps: u64) {}
 }
 
-/// Per-parameter state: one matrix per parameter (by its position in the `params` list), created as zeros
-/// of the parameter's shape the first time it is needed.
+/// Per-parameter state (a velocity, a moment): one matrix per parameter, keyed by the parameter itself, created
+/// as zeros of the parameter's shape the first time it is needed. Keyed, not positional, so that a reordered or
+/// different parameter list can never update another parameter's slot, and so that a checkpoint can store each
+/// slot under its parameter's name.
 #[derive(Clone, Debug, Default)]
-pub struct Slots<T: Real>(Vec<Option<DMatrix<T>>>);
+pub struct Slots<T: Real>(BTreeMap<usize, DMatrix<T>>);
 
 impl<T: Real> Slots<T> {
     pub fn new() -> Self {
-        Slots(Vec::new())
+        Slots(BTreeMap::new())
     }
 
-    pub fn get(&mut self, i: usize, shape: (usize, usize)) -> &mut DMatrix<T> {
-        if self.0.len() <= i {
-            self.0.resize(i + 1, None);
+    /// The slot of parameter `p`, created as zeros of `shape`; an existing slot of another shape is an error.
+    pub fn get(&mut self, p: Var, shape: (usize, usize)) -> Result<&mut DMatrix<T>> {
+        let key = p.param_index().ok_or_else(|| {
+            Error::invalid(
+                "optimizer",
+                "only parameters (Tape::param) can be optimized",
+            )
+        })?;
+        let m = self
+            .0
+            .entry(key)
+            .or_insert_with(|| DMatrix::zeros(shape.0, shape.1));
+        if m.shape() != shape {
+            return Err(Error::shape(
+                "optimizer state",
+                &[Shape(m.nrows(), m.ncols()), Shape(shape.0, shape.1)],
+                format!("the state of parameter #{key} to keep the parameter's shape"),
+            ));
         }
-        self.0[i].get_or_insert_with(|| DMatrix::zeros(shape.0, shape.1))
+        Ok(m)
+    }
+
+    /// The slot of parameter `p`, if it has one.
+    pub fn peek(&self, p: Var) -> Option<&DMatrix<T>> {
+        self.0.get(&p.param_index()?)
+    }
+
+    /// Replace the slot of parameter `p` (restoring saved state).
+    pub fn set(&mut self, p: Var, value: DMatrix<T>) -> Result<()> {
+        let key = p.param_index().ok_or_else(|| {
+            Error::invalid(
+                "optimizer",
+                "only parameters (Tape::param) have optimizer state",
+            )
+        })?;
+        self.0.insert(key, value);
+        Ok(())
     }
 }
+
+// ANCHOR: update
+/// The one update path every optimizer takes: for each parameter that has a gradient, check the shapes, fetch
+/// its state slots (one per entry of `slots`), and run `f(w, g, states)` over matching chunks of the
+/// parameter, its gradient and its states, on the rayon pool when the parameter is large. Each entry's update
+/// depends only on that entry, so the result does not depend on how the work is split.
+pub fn update<T: Real>(
+    tape: &mut Tape<T>,
+    grads: &Grads<T>,
+    params: &[Var],
+    slots: &mut [&mut Slots<T>],
+    f: impl Fn(&mut [T], &[T], &mut [&mut [T]]) + Sync,
+) -> Result<()> {
+    for &p in params {
+        let Some(g) = grads.get(p) else { continue };
+        let theta = tape.param_mut(p)?;
+        if theta.shape() != g.shape() {
+            return Err(Error::shape(
+                "optimizer step",
+                &[
+                    Shape(theta.nrows(), theta.ncols()),
+                    Shape(g.nrows(), g.ncols()),
+                ],
+                "a gradient of its parameter's shape",
+            ));
+        }
+        let mut states = Vec::with_capacity(slots.len());
+        for s in slots.iter_mut() {
+            states.push(s.get(p, g.shape())?.as_mut_slice());
+        }
+        zip_chunks(theta.as_mut_slice(), g.as_slice(), states, &f);
+    }
+    Ok(())
+}
+// ANCHOR_END: update
 
 /// The seven optimizers by name, with the defaults of the literature, for experiments and the CLI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

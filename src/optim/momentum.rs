@@ -28,27 +28,21 @@ impl<T: Real> Momentum<T> {
 impl<T: Real> Optimizer<T> for Momentum<T> {
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
         let (lr, mu) = (T::of(self.lr), T::of(self.mu));
-        for (i, &p) in params.iter().enumerate() {
-            let Some(g) = grads.get(p) else { continue };
-            let v = self.v.get(i, g.shape());
-            for ((w, &gi), vi) in tape
-                .param_mut(p)?
-                .as_mut_slice()
-                .iter_mut()
-                .zip(g.as_slice())
-                .zip(v.as_mut_slice())
-            {
+        super::update(tape, grads, params, &mut [&mut self.v], |w, g, s| {
+            for ((w, &gi), vi) in w.iter_mut().zip(g).zip(s[0].iter_mut()) {
                 *vi = mu * *vi - lr * gi;
                 *w += *vi;
             }
-        }
-        Ok(())
+        })
     }
     fn lr(&self) -> f64 {
         self.lr
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn slots(&mut self) -> Vec<(&'static str, &mut Slots<T>)> {
+        vec![("v", &mut self.v)]
     }
 }
 // ANCHOR_END: momentum

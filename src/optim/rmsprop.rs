@@ -30,27 +30,21 @@ impl<T: Real> RmsProp<T> {
 impl<T: Real> Optimizer<T> for RmsProp<T> {
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
         let (lr, rho, eps) = (T::of(self.lr), T::of(self.rho), T::of(self.eps));
-        for (i, &p) in params.iter().enumerate() {
-            let Some(g) = grads.get(p) else { continue };
-            let e = self.avg_sq.get(i, g.shape());
-            for ((w, &gi), ei) in tape
-                .param_mut(p)?
-                .as_mut_slice()
-                .iter_mut()
-                .zip(g.as_slice())
-                .zip(e.as_mut_slice())
-            {
+        super::update(tape, grads, params, &mut [&mut self.avg_sq], |w, g, s| {
+            for ((w, &gi), ei) in w.iter_mut().zip(g).zip(s[0].iter_mut()) {
                 *ei = rho * *ei + (T::one() - rho) * gi * gi;
                 *w -= lr * gi / (ei.sqrt() + eps);
             }
-        }
-        Ok(())
+        })
     }
     fn lr(&self) -> f64 {
         self.lr
     }
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+    fn slots(&mut self) -> Vec<(&'static str, &mut Slots<T>)> {
+        vec![("avg_sq", &mut self.avg_sq)]
     }
 }
 // ANCHOR_END: rmsprop

@@ -15,19 +15,11 @@ pub struct Sgd {
 impl<T: Real> Optimizer<T> for Sgd {
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
         let lr = T::of(self.lr);
-        for &p in params {
-            if let Some(g) = grads.get(p) {
-                for (w, &d) in tape
-                    .param_mut(p)?
-                    .as_mut_slice()
-                    .iter_mut()
-                    .zip(g.as_slice())
-                {
-                    *w -= lr * d;
-                }
+        super::update(tape, grads, params, &mut [], |w, g, _| {
+            for (w, &d) in w.iter_mut().zip(g) {
+                *w -= lr * d;
             }
-        }
-        Ok(())
+        })
     }
     fn lr(&self) -> f64 {
         self.lr

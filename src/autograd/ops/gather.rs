@@ -8,8 +8,7 @@ use crate::scalar::Real;
 use nalgebra::DMatrix;
 use std::sync::Arc;
 
-/// Marks an output entry that is zero (a padding position) rather than a copy of an input entry.
-pub const ZERO: u32 = u32::MAX;
+pub use crate::layout::ZERO;
 
 // ANCHOR: gather
 /// `out[k] = a[index[k]]` over column-major linear indices, with `ZERO` giving 0.

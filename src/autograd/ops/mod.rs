@@ -11,11 +11,6 @@ mod unary;
 
 pub use arith::Broadcast;
 pub use loss::softmax_rows;
-pub use matmul::{gemm, gemm_strided, Strided};
-
-/// Entries per task when an elementwise pass (an op, an optimizer update) is spread over the rayon pool;
-/// smaller arrays stay on the calling thread, where handing work out would cost more than it saves.
-pub(crate) const PAR_CHUNK: usize = 1 << 15;
 
 use crate::error::Shape;
 use nalgebra::DMatrix;

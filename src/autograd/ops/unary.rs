@@ -1,9 +1,9 @@
 //! Elementwise functions `y = f(x)`. Each is a small struct whose `f` and `df` sit next to each other; one
 //! generic node applies the chain rule `dx = g ⊙ f'(x)` for all of them.
 
-use super::PAR_CHUNK as CHUNK;
 use crate::autograd::tape::{Op, Tape, Var};
 use crate::error::{Error, Result};
+use crate::kernels::par::in_chunks;
 use crate::scalar::{c, Real};
 use nalgebra::DMatrix;
 
@@ -36,18 +36,6 @@ impl<T: Real, E: Elementwise<T>> Op<T> for Map<E> {
         });
         vec![Some(dx)]
     }
-}
-
-/// Runs `f(start, chunk)` over consecutive chunks of `out` (`start`: the chunk's first index), in parallel
-/// when `out` is large. Each entry is computed the same way either way.
-fn in_chunks<T: Real>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
-    use rayon::prelude::*;
-    if out.len() <= CHUNK {
-        return f(0, out);
-    }
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(i, c)| f(i * CHUNK, c));
 }
 
 impl<T: Real> Tape<T> {

@@ -1,0 +1,220 @@
+//! Matrix products: `op(A) op(B)` through matrixmultiply's kernels, read through strides (no transposed copies),
+//! and split over the rayon pool for large products with results that do not depend on the thread count.
+
+use crate::scalar::Real;
+use nalgebra::DMatrix;
+
+/// `op(A) op(B)` where `op` transposes when asked, without materialising a transpose: matrixmultiply reads
+/// the operands through their strides. nalgebra's own `tr_mul` is a loop of dot products, many times slower
+/// for the large products of a training step.
+pub fn gemm<T: Real>(a: &DMatrix<T>, ta: bool, b: &DMatrix<T>, tb: bool) -> DMatrix<T> {
+    let (m, k) = if ta {
+        (a.ncols(), a.nrows())
+    } else {
+        a.shape()
+    };
+    let (k2, n) = if tb {
+        (b.ncols(), b.nrows())
+    } else {
+        b.shape()
+    };
+    assert_eq!(k, k2, "gemm: inner dimensions (checked by the callers)");
+    let mut c = DMatrix::<T>::zeros(m, n);
+    let a = Strided::of(a, ta);
+    let b = Strided::of(b, tb);
+    gemm_split(
+        m,
+        k,
+        n,
+        a,
+        b,
+        T::zero(),
+        c.as_mut_slice(),
+        m,
+        rayon::current_num_threads(),
+    );
+    c
+}
+
+/// A read-only operand as matrixmultiply sees it: a slice and the steps between rows and between columns.
+#[derive(Clone, Copy)]
+pub struct Strided<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T: Real> Strided<'a, T> {
+    /// A column-major matrix, or its transpose: column-major storage puts entry (i, j) at i + j·rows, so rows
+    /// step 1 and columns step `rows`, and a transpose swaps the two.
+    pub fn of(x: &'a DMatrix<T>, transpose: bool) -> Self {
+        Self::col_major(x.as_slice(), x.nrows(), transpose)
+    }
+
+    /// A column-major `rows x _` matrix stored in `data`, or its transpose.
+    pub fn col_major(data: &'a [T], rows: usize, transpose: bool) -> Self {
+        if transpose {
+            Strided {
+                data,
+                rs: rows,
+                cs: 1,
+            }
+        } else {
+            Strided {
+                data,
+                rs: 1,
+                cs: rows,
+            }
+        }
+    }
+
+    fn offset(self, rows: usize, cols: usize) -> Self {
+        Strided {
+            data: &self.data[rows * self.rs + cols * self.cs..],
+            ..self
+        }
+    }
+}
+
+/// Products smaller than this many multiply-adds run on the calling thread: below it, handing half to another
+/// core costs more than it saves (measured with the bench binary's MLP at batch 64).
+const PAR_MIN_MACS: usize = 1 << 21;
+
+/// `C ← op(A) op(B) + β C` for `C` column-major `m x n` with leading dimension `ldc`, split over `pieces`
+/// threads of the rayon pool when large: the columns are cut in two, recursively, down to one piece per thread.
+/// Each entry of `C` is computed by the same sequence of operations however the work is split, so the result
+/// does not depend on the number of threads.
+#[allow(clippy::too_many_arguments)]
+fn gemm_split<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+    pieces: usize,
+) {
+    // Only columns are cut: they are contiguous in `C`, so the two halves are two separate slices. The cut
+    // falls at a multiple of 16 so that both halves keep whole micro-kernel tiles.
+    let n0 = (n * (pieces / 2) / pieces).next_multiple_of(16);
+    if pieces < 2 || m * n * k < PAR_MIN_MACS || n0 >= n {
+        return gemm_strided(m, k, n, a, b, beta, c, ldc);
+    }
+    let (left, right) = (pieces / 2, pieces - pieces / 2);
+    let (c0, c1) = c.split_at_mut(n0 * ldc);
+    both(
+        m * n * k,
+        || gemm_split(m, k, n0, a, b, beta, c0, ldc, left),
+        || gemm_split(m, k, n - n0, a, b.offset(0, n0), beta, c1, ldc, right),
+    );
+}
+
+/// Runs `a` and `b`, in parallel when the pool has threads to spare. From outside the pool (a training loop's
+/// own thread), the calling thread computes `a` itself while a pool thread takes `b`: one hand-over instead of
+/// `rayon::join`'s two (send both, then sleep until both are done), which matters for products of a millisecond.
+fn both(macs: usize, a: impl FnOnce() + Send, b: impl FnOnce() + Send) {
+    // Large products: the pool's threads take both halves, and an idle pool thread does not compete with the
+    // caller for a core (measured: the CNN's FC1 is slower the other way).
+    if rayon::current_thread_index().is_some() || macs >= 1 << 25 {
+        rayon::join(a, b);
+    } else {
+        rayon::in_place_scope(|s| {
+            s.spawn(|_| b());
+            a();
+        });
+    }
+}
+
+/// `C ← op(A) op(B) + β C` on the calling thread, `C` column-major with leading dimension `ldc`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_strided<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    use std::any::TypeId;
+    if m == 0 || n == 0 {
+        return;
+    }
+    // The last entry each operand is read or written at must lie inside its slice: this is what makes the
+    // raw-pointer call below sound.
+    let last = |x: &Strided<T>, r: usize, cl: usize| (r - 1) * x.rs + (cl - 1) * x.cs;
+    assert!(
+        ldc >= m && (n - 1) * ldc + m <= c.len(),
+        "gemm: output buffer too small"
+    );
+    if k == 0 {
+        for j in 0..n {
+            for v in &mut c[j * ldc..j * ldc + m] {
+                *v *= beta;
+            }
+        }
+        return;
+    }
+    assert!(
+        last(&a, m, k) < a.data.len() && last(&b, k, n) < b.data.len(),
+        "gemm: operand buffers too small"
+    );
+    let (ac, bc) = (a.data.as_ptr(), b.data.as_ptr());
+    let (rsa, csa, rsb, csb) = (a.rs as isize, a.cs as isize, b.rs as isize, b.cs as isize);
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: T is f32 (checked above), the bounds are asserted above, and `c` is a unique borrow, so it
+        // aliases neither operand.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                ac as *const f32,
+                rsa,
+                csa,
+                bc as *const f32,
+                rsb,
+                csb,
+                beta.as_f64() as f32,
+                c.as_mut_ptr() as *mut f32,
+                1,
+                ldc as isize,
+            );
+        }
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        // SAFETY: as above, with T = f64.
+        unsafe {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                1.0,
+                ac as *const f64,
+                rsa,
+                csa,
+                bc as *const f64,
+                rsb,
+                csb,
+                beta.as_f64(),
+                c.as_mut_ptr() as *mut f64,
+                1,
+                ldc as isize,
+            );
+        }
+    } else {
+        for j in 0..n {
+            for i in 0..m {
+                let mut s = T::zero();
+                for p in 0..k {
+                    s += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+                }
+                let cij = &mut c[i + j * ldc];
+                *cij = beta * *cij + s;
+            }
+        }
+    }
+}
