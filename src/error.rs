@@ -68,6 +68,15 @@ pub enum Error {
         hint: String,
     },
 
+    /// Training stopped because a number stopped making sense: `what` names it (the loss, or the gradient
+    /// of a named parameter) and `value` is the first bad value seen.
+    #[error("training diverged at step {step}: {what} is {value} (try a smaller learning rate or gradient clipping)")]
+    Diverged {
+        step: usize,
+        what: String,
+        value: f64,
+    },
+
     /// A training or experiment setting that cannot work.
     #[error("config: {0}")]
     Config(String),

@@ -1,36 +1,216 @@
-//! The training loop for classifiers on flat inputs: batches, steps, evaluation, curves and progress.
+//! The one training loop: every chapter and experiment trains through [`train_loop`], generic over its batches, its
+//! loss and its metrics, with gradient clipping and a divergence policy in one place. [`fit`] is the loop
+//! specialised to classifiers on flat inputs (chapters 2 to 6).
 
-use crate::autograd::{Tape, Var};
+use crate::autograd::{Grads, Tape, Var};
 use crate::data::batch::{epoch_batches, in_order};
 use crate::data::mnist::Split;
 use crate::error::{Error, Result};
-use crate::optim::{Optimizer, Schedule};
+use crate::optim::{clip, Optimizer, Schedule};
 use crate::rng::seeded;
+use crate::scalar::Real;
 use std::time::Instant;
 
-/// A model that maps a batch `N x D` to logits `N x K`.
-pub trait Classifier {
-    fn logits(&self, tape: &mut Tape<f32>, x: Var) -> Result<Var>;
-    fn params(&self) -> Vec<Var>;
-    /// The parameters L2 regularisation penalises (weights, not biases).
-    fn l2_params(&self) -> Vec<Var>;
-    /// Switch layers that behave differently in training and inference (batch normalization).
-    fn set_training(&self, _on: bool) {}
+pub use crate::nn::{Classifier, Module};
+
+/// Gradient clipping, between `backward` and the optimizer step.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Clip {
+    #[default]
+    None,
+    /// Clamp each gradient entry to `[-c, c]`.
+    Value(f64),
+    /// Rescale all gradients together when their global norm exceeds this.
+    Norm(f64),
 }
 
-impl Classifier for crate::nn::Mlp {
-    fn logits(&self, tape: &mut Tape<f32>, x: Var) -> Result<Var> {
-        self.forward(tape, x)
+impl Clip {
+    /// Apply to `grads`; returns the global gradient norm before clipping.
+    pub fn apply<T: Real>(self, grads: &mut Grads<T>, params: &[Var]) -> Result<f64> {
+        let norm = clip::global_norm(grads, params);
+        match self {
+            Clip::None => {}
+            Clip::Value(c) => clip::by_value(grads, params, c)?,
+            Clip::Norm(n) => {
+                clip::by_global_norm(grads, params, n)?;
+            }
+        }
+        Ok(norm)
     }
-    fn params(&self) -> Vec<Var> {
-        crate::nn::Mlp::params(self)
+}
+
+/// When a run counts as diverged. A non-finite loss or gradient always does; `loss_factor`, when set, also
+/// stops a run whose loss climbs above that many times its first value (a finite blow-up).
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Divergence {
+    pub loss_factor: Option<f64>,
+}
+
+/// How [`train_loop`] runs: the learning rate per epoch, steps per batch, clipping and divergence.
+#[derive(Clone, Debug)]
+pub struct LoopConfig {
+    /// Set the optimizer's rate to `schedule.lr(epoch)` at the start of every epoch (`None`: leave it).
+    pub schedule: Option<Schedule>,
+    /// Gradient steps taken on each batch before moving on (the book's chapter 2 takes 5).
+    pub steps_per_batch: usize,
+    pub clip: Clip,
+    /// Measure the global gradient norm on every step even when clipping is off (it costs a pass over the
+    /// gradients; [`Progress::grad_norm`] and [`LoopReport::max_grad_norm`] report it).
+    pub grad_norm: bool,
+    pub divergence: Divergence,
+    /// Total steps, for progress bars.
+    pub total_steps: usize,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        LoopConfig {
+            schedule: None,
+            steps_per_batch: 1,
+            clip: Clip::None,
+            grad_norm: false,
+            divergence: Divergence::default(),
+            total_steps: 0,
+        }
     }
-    fn l2_params(&self) -> Vec<Var> {
-        self.weights()
+}
+
+/// Progress of a run after a step, for progress bars and callbacks.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// Steps taken so far (1 after the first).
+    pub step: usize,
+    pub total_steps: usize,
+    /// The epoch of the batch (0-based).
+    pub epoch: usize,
+    /// The step's loss (the data loss, without penalties).
+    pub loss: f64,
+    /// The global gradient norm before clipping, when the loop measured it (clipping or `grad_norm` on),
+    /// else `NaN`.
+    pub grad_norm: f64,
+}
+
+/// What one step's forward pass recorded on the tape.
+#[derive(Clone, Copy, Debug)]
+pub struct Forward {
+    /// What is differentiated: the data loss plus any penalty.
+    pub objective: Var,
+    /// The data loss: reported, and checked for divergence.
+    pub loss: Var,
+    /// The model's output, for metrics.
+    pub output: Var,
+}
+
+/// What [`train_loop`] measured.
+#[derive(Clone, Debug, Default)]
+pub struct LoopReport {
+    pub steps: usize,
+    /// The largest global gradient norm before clipping (0 when it was not measured).
+    pub max_grad_norm: f64,
+}
+
+// ANCHOR: train_loop
+/// Train `model` over `batches` (`(epoch, batch)` pairs, in order). Each step: training mode, a fresh tape,
+/// `forward` records the loss, the loss is checked, `backward`, the gradients are checked and clipped, the
+/// optimizer steps, and `after` sees the result (with the tape, to evaluate or record).
+///
+/// A non-finite loss or gradient (or a loss above the divergence policy's bound) stops the run with
+/// [`Error::Diverged`], naming the step and what went wrong, before the parameters are touched.
+#[allow(clippy::type_complexity)]
+pub fn train_loop<T: Real, B>(
+    tape: &mut Tape<T>,
+    model: &dyn Module,
+    opt: &mut dyn Optimizer<T>,
+    batches: impl IntoIterator<Item = (usize, B)>,
+    cfg: &LoopConfig,
+    forward: &mut dyn FnMut(&mut Tape<T>, &B) -> Result<Forward>,
+    after: &mut dyn FnMut(&Progress, &B, &Forward, &mut Tape<T>) -> Result<()>,
+) -> Result<LoopReport> {
+    if cfg.steps_per_batch == 0 {
+        return Err(Error::Config("steps per batch must be at least 1".into()));
     }
-    fn set_training(&self, on: bool) {
-        crate::nn::Mlp::set_training(self, on)
+    let named = model.named_params();
+    let params: Vec<Var> = named.iter().map(|(_, v)| *v).collect();
+    let mut report = LoopReport::default();
+    let (mut first_loss, mut current_epoch) = (None, None);
+    for (epoch, batch) in batches {
+        if current_epoch != Some(epoch) {
+            if let Some(s) = &cfg.schedule {
+                opt.set_lr(s.lr(epoch));
+            }
+            current_epoch = Some(epoch);
+        }
+        for _ in 0..cfg.steps_per_batch {
+            let step = report.steps + 1;
+            model.set_training(true);
+            tape.reset();
+            let f = forward(tape, &batch)?;
+            let loss = tape.scalar(f.loss)?.as_f64();
+            check_loss(step, loss, &mut first_loss, cfg.divergence)?;
+            let mut grads = tape.backward(f.objective)?;
+            let grad_norm = if cfg.clip == Clip::None && !cfg.grad_norm {
+                check_grads(step, &grads, &named)?;
+                f64::NAN
+            } else {
+                // A finite norm means every entry is finite: the cheap check comes with the norm.
+                let norm = clip::global_norm(&grads, &params);
+                if !norm.is_finite() {
+                    check_grads(step, &grads, &named)?;
+                }
+                cfg.clip.apply(&mut grads, &params)?;
+                report.max_grad_norm = report.max_grad_norm.max(norm);
+                norm
+            };
+            opt.step(tape, &mut grads, &params)?;
+            report.steps = step;
+            let p = Progress {
+                step,
+                total_steps: cfg.total_steps,
+                epoch,
+                loss,
+                grad_norm,
+            };
+            after(&p, &batch, &f, tape)?;
+        }
     }
+    Ok(report)
+}
+// ANCHOR_END: train_loop
+
+fn check_loss(step: usize, loss: f64, first: &mut Option<f64>, policy: Divergence) -> Result<()> {
+    let diverged = |what: String| Error::Diverged {
+        step,
+        what,
+        value: loss,
+    };
+    if !loss.is_finite() {
+        return Err(diverged("the loss".into()));
+    }
+    let start = *first.get_or_insert(loss);
+    if let Some(k) = policy.loss_factor {
+        if loss > k * start.abs().max(f64::MIN_POSITIVE) {
+            return Err(diverged(format!(
+                "the loss (more than {k} times its first value {start:.4e})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The first non-finite gradient entry, named by its parameter.
+fn check_grads<T: Real>(step: usize, grads: &Grads<T>, named: &[(String, Var)]) -> Result<()> {
+    for (name, p) in named {
+        if let Some(g) = grads.get(*p) {
+            if let Some(v) = g.iter().find(|v| !v.as_f64().is_finite()) {
+                return Err(Error::Diverged {
+                    step,
+                    what: format!("the gradient of {name}"),
+                    value: v.as_f64(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug)]
@@ -78,15 +258,6 @@ pub struct CurvePoint {
     pub train_acc: f64,
     pub test_loss: f64,
     pub test_acc: f64,
-}
-
-/// Progress of a run, for a progress bar.
-#[derive(Clone, Debug)]
-pub struct Progress {
-    pub step: usize,
-    pub total_steps: usize,
-    pub epoch: usize,
-    pub loss: f64,
 }
 
 pub struct FitReport {
@@ -139,89 +310,89 @@ pub struct Hooks<'a> {
 }
 
 // ANCHOR: fit
-/// Train `model` on `train`, evaluating on `test`.
+/// Train a classifier on `train`, evaluating on `test`: [`train_loop`] with shuffled batches, softmax
+/// cross-entropy plus the L2 penalty, and accuracy.
 pub fn fit<M: Classifier>(
     tape: &mut Tape<f32>,
     model: &M,
     opt: &mut dyn Optimizer<f32>,
-    (train, test): (&Split, &Split),
+    (train_set, test): (&Split, &Split),
     cfg: &FitConfig,
     hooks: &mut Hooks,
 ) -> Result<FitReport> {
     cfg.validate()?;
     cfg.schedule.validate()?;
-    if train.is_empty() || test.is_empty() {
+    if train_set.is_empty() || test.is_empty() {
         return Err(Error::Config(
             "training and test sets must not be empty".into(),
         ));
     }
     let start = Instant::now();
     let mut rng = seeded(cfg.seed);
-    let params = model.params();
     let l2_params = model.l2_params();
-    let batches_per_epoch = train.len().div_ceil(cfg.batch);
+    let batches_per_epoch = train_set.len().div_ceil(cfg.batch);
     let total_steps = cfg.epochs * batches_per_epoch * cfg.steps_per_batch;
-    let (mut step, mut seen_loss, mut seen_correct, mut seen_n) = (0, 0.0, 0, 0);
+    let batches = (0..cfg.epochs).flat_map(|epoch| {
+        let order = epoch_batches(train_set.len(), cfg.batch, &mut rng);
+        order.into_iter().map(move |rows| {
+            let labels = train_set.labels_usize(&rows);
+            (epoch, (train_set.flat_rows(&rows), labels))
+        })
+    });
+    let lc = LoopConfig {
+        schedule: Some(cfg.schedule.clone()),
+        steps_per_batch: cfg.steps_per_batch,
+        total_steps,
+        ..LoopConfig::default()
+    };
+    let mut forward = |tape: &mut Tape<f32>, (x, labels): &Batch| {
+        let x = tape.constant(x.clone());
+        let z = model.logits(tape, x)?;
+        let loss = tape.softmax_cross_entropy(z, labels)?;
+        let objective = add_l2(tape, loss, &l2_params, cfg.l2)?;
+        Ok(Forward {
+            objective,
+            loss,
+            output: z,
+        })
+    };
+    let (mut seen_loss, mut seen_correct, mut seen_n) = (0.0, 0, 0);
     let mut curve = Vec::new();
-    for epoch in 0..cfg.epochs {
-        opt.set_lr(cfg.schedule.lr(epoch));
-        for rows in epoch_batches(train.len(), cfg.batch, &mut rng) {
-            let x_batch = train.flat_rows(&rows);
-            let labels = train.labels_usize(&rows);
-            for _ in 0..cfg.steps_per_batch {
-                model.set_training(true);
-                tape.reset();
-                let x = tape.constant(x_batch.clone());
-                let z = model.logits(tape, x)?;
-                let data_loss = tape.softmax_cross_entropy(z, &labels)?;
-                let loss = add_l2(tape, data_loss, &l2_params, cfg.l2)?;
-                let mut grads = tape.backward(loss)?;
-                opt.step(tape, &mut grads, &params)?;
-
-                let l = tape.scalar(data_loss)? as f64;
-                if !l.is_finite() {
-                    return Err(Error::Config(format!(
-                        "training diverged at step {step}: loss is {l} (try a smaller learning rate)"
-                    )));
-                }
-                seen_loss += l * rows.len() as f64;
-                seen_correct += count_correct(tape.value(z)?, &labels);
-                seen_n += rows.len();
-                step += 1;
-                let p = Progress {
-                    step,
-                    total_steps,
-                    epoch,
-                    loss: l,
-                };
-                (hooks.step)(&p, tape);
-                if step % cfg.eval_every.max(1) == 0 || step == total_steps {
-                    let (test_loss, test_acc) = evaluate(tape, model, test, cfg.eval_batch)?;
-                    let point = CurvePoint {
-                        step,
-                        epoch: step as f64 / (batches_per_epoch * cfg.steps_per_batch) as f64,
-                        train_loss: seen_loss / seen_n as f64,
-                        train_acc: seen_correct as f64 / seen_n as f64,
-                        test_loss,
-                        test_acc,
-                    };
-                    (hooks.eval)(&point, tape);
-                    curve.push(point);
-                    (seen_loss, seen_correct, seen_n) = (0.0, 0, 0);
-                }
-            }
+    let mut after = |p: &Progress, (_, labels): &Batch, f: &Forward, tape: &mut Tape<f32>| {
+        seen_loss += p.loss * labels.len() as f64;
+        seen_correct += count_correct(tape.value(f.output)?, labels);
+        seen_n += labels.len();
+        (hooks.step)(p, tape);
+        if p.step % cfg.eval_every.max(1) == 0 || p.step == total_steps {
+            let (test_loss, test_acc) = evaluate(tape, model, test, cfg.eval_batch)?;
+            let point = CurvePoint {
+                step: p.step,
+                epoch: p.step as f64 / (batches_per_epoch * cfg.steps_per_batch) as f64,
+                train_loss: seen_loss / seen_n as f64,
+                train_acc: seen_correct as f64 / seen_n as f64,
+                test_loss,
+                test_acc,
+            };
+            (hooks.eval)(&point, tape);
+            curve.push(point);
+            (seen_loss, seen_correct, seen_n) = (0.0, 0, 0);
         }
-    }
+        Ok(())
+    };
+    let run = train_loop(tape, model, opt, batches, &lc, &mut forward, &mut after)?;
     let last = curve.last().expect("the last step always evaluates");
     Ok(FitReport {
         test_loss: last.test_loss,
         test_acc: last.test_acc,
-        curve,
         seconds: start.elapsed().as_secs_f64(),
-        steps: step,
+        steps: run.steps,
+        curve,
     })
 }
 // ANCHOR_END: fit
+
+/// A batch of flat inputs `N x D` and their class labels.
+type Batch = (nalgebra::DMatrix<f32>, Vec<usize>);
 
 // ANCHOR: add_l2
 /// `loss + λ/2 Σ ‖W‖²`, built from tape ops so that its gradient `λ W` comes from autograd.

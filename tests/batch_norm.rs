@@ -224,8 +224,8 @@ fn the_running_variance_is_unbiased_over_all_values_of_a_channel() {
 fn the_cnn_with_batch_norm_trains_and_infers_per_example() {
     use zerodl::nn::cnn::Cnn;
     use zerodl::nn::conv2d::Impl;
+    use zerodl::nn::{Classifier, Module};
     use zerodl::optim::{Adam, Optimizer};
-    use zerodl::train::Classifier;
     let mut rng = zerodl::rng::seeded(2);
     let mut t = Tape::<f32>::new();
     let net = Cnn::book_bn(&mut t, Impl::Fast, BnImpl::Fused, &mut rng).unwrap();

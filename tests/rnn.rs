@@ -12,9 +12,10 @@ use proptest::prelude::*;
 use zerodl::autograd::gradcheck::{
     grad_error, numeric_grads, projection, DEFAULT_EPS, DEFAULT_TOL,
 };
-use zerodl::by_hand::rnn::{self as hand, Cell, Merge, StackSpec};
+use zerodl::by_hand::rnn::{self as hand, Merge, RnnCell as Cell, StackSpec};
 use zerodl::nn::rnn::{cell_values, layer, CellVars, Rnn, RnnImpl, RnnInit};
 use zerodl::nn::Init;
+use zerodl::nn::Module;
 use zerodl::optim::{Adam, Optimizer};
 use zerodl::rng::seeded;
 use zerodl::{Error, Tape};
@@ -111,12 +112,12 @@ proptest! {
         let mut t = Tape::<f64>::new();
         let rnn = Rnn::new(&mut t, spec, RnnInit::Uniform { a: 0.7 }, RnnImpl::Fused, &mut seeded(seed)).unwrap();
         let cells = cell_values(&t, &rnn).unwrap();
-        let (out, cache) = hand::stack_forward(&spec, &cells, &x).unwrap();
+        let (out, cache) = hand::stack_forward(&spec, &cells, &x, None).unwrap();
         prop_assert_eq!(out.shape(), (x.nrows(), steps * spec.output()));
         let r = projection(out.nrows(), out.ncols(), seed ^ 1);
-        let (dx, dcells) = hand::stack_backward(&spec, &cells, &cache, &r);
-        let mut hand_grads = vec![dx];
-        hand_grads.extend(dcells.iter().flatten().flat_map(|g| [g.dwx.clone(), g.dwh.clone(), g.db.clone()]));
+        let g = hand::stack_backward(&spec, &cells, &cache, &r);
+        let mut hand_grads = vec![g.dx];
+        hand_grads.extend(g.cells.iter().flatten().flat_map(|c| [c.wx.clone(), c.wh.clone(), c.b.clone()]));
 
         for imp in [RnnImpl::Composed, RnnImpl::Fused] {
             let (ty, tg) = on_tape(imp, spec, seed, &x, &r);
@@ -130,7 +131,7 @@ proptest! {
         inputs.extend(flatten(&cells));
         let mut f = |v: &[DMatrix<f64>]| {
             let cells = unflatten(&spec, &v[1..]);
-            hand::stack_forward(&spec, &cells, &v[0]).map(|(y, _)| y.component_mul(&r).sum())
+            hand::stack_forward(&spec, &cells, &v[0], None).map(|(y, _)| y.component_mul(&r).sum())
         };
         let num = numeric_grads(&mut f, &inputs, DEFAULT_EPS).unwrap();
         for (i, (a, n)) in hand_grads.iter().zip(&num).enumerate() {

@@ -10,5 +10,6 @@ pub mod fc;
 pub mod perceptron;
 pub mod pool;
 pub mod pool_fast;
+pub mod recurrent;
 pub mod rnn;
 pub mod softmax_ce;

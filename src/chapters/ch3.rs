@@ -7,7 +7,9 @@ use crate::error::Result;
 use crate::nn::{Activation, Init, Mlp};
 use crate::optim::{Kind, Schedule, Sgd};
 use crate::rng::seeded;
-use crate::train::{fit, CurvePoint, FitConfig, FitReport, Hooks, Progress};
+use crate::train::{
+    fit, train_loop, CurvePoint, FitConfig, FitReport, Forward, Hooks, LoopConfig, Progress,
+};
 use nalgebra::DMatrix;
 use rand::Rng as _;
 
@@ -153,18 +155,36 @@ pub fn fit_xor(
     let mut rng = seeded(seed);
     let mut tape = Tape::<f64>::new();
     let model = Mlp::new(&mut tape, sizes, Activation::Tanh, Init::Xavier, &mut rng)?;
-    let params = model.params();
-    let mut opt = Sgd { lr };
-    let mut final_loss = f64::NAN;
-    for _ in 0..steps {
-        tape.reset();
+    let mut forward = |tape: &mut Tape<f64>, _: &()| {
         let xv = tape.constant(x.clone());
-        let z = model.forward(&mut tape, xv)?;
+        let z = model.forward(tape, xv)?;
         let loss = tape.softmax_cross_entropy(z, y)?;
-        final_loss = tape.scalar(loss)?;
-        let mut g = tape.backward(loss)?;
-        crate::optim::Optimizer::step(&mut opt, &mut tape, &mut g, &params)?;
-    }
+        Ok(Forward {
+            objective: loss,
+            loss,
+            output: z,
+        })
+    };
+    let mut final_loss = f64::NAN;
+    let mut after = |p: &Progress, _: &(), _: &Forward, _: &mut Tape<f64>| {
+        final_loss = p.loss;
+        Ok(())
+    };
+    let cfg = LoopConfig {
+        total_steps: steps,
+        ..LoopConfig::default()
+    };
+    let full_batch = (0..steps).map(|_| (0, ()));
+    let mut opt = Sgd { lr };
+    train_loop(
+        &mut tape,
+        &model,
+        &mut opt,
+        full_batch,
+        &cfg,
+        &mut forward,
+        &mut after,
+    )?;
     let mut fit = XorFit {
         accuracy: 0.0,
         final_loss,

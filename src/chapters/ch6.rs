@@ -5,12 +5,12 @@
 use crate::autograd::Tape;
 use crate::data::batch::BatchStream;
 use crate::data::mnist::Mnist;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nn::batch_norm::BnImpl;
-use crate::nn::{Activation, Init, Mlp};
-use crate::optim::{Optimizer, Sgd};
+use crate::nn::{Activation, Init, Mlp, Module};
+use crate::optim::Sgd;
 use crate::rng::seeded;
-use crate::train::evaluate;
+use crate::train::{evaluate, train_loop, Forward, LoopConfig, Progress};
 
 #[derive(Clone, Debug)]
 pub struct SigmoidRun {
@@ -47,12 +47,11 @@ pub fn sigmoid_net(
     if batch_norm {
         model = model.with_batch_norm(&mut tape, BnImpl::Fused);
     }
-    let params = model.params();
-    let mut opt = Sgd { lr };
     let probe: Vec<usize> = (0..1000).collect();
     let probe_x = data.test.flat_rows(&probe);
     let test = data.test.head(10_000);
-    let mut batches = BatchStream::new(data.train.len(), 60, seeded(7));
+    let mut stream = BatchStream::new(data.train.len(), 60, seeded(7));
+    let batches = (0..steps).map(|_| (0, stream.next_batch()));
     let mut run = SigmoidRun {
         batch_norm,
         lr,
@@ -61,41 +60,54 @@ pub fn sigmoid_net(
         diverged: false,
     };
     let (mut seen, mut n) = (0.0, 0);
+    let mut forward = |tape: &mut Tape<f32>, rows: &Vec<usize>| {
+        let x = tape.constant(data.train.flat_rows(rows));
+        let z = model.forward(tape, x)?;
+        let loss = tape.softmax_cross_entropy(z, &data.train.labels_usize(rows))?;
+        Ok(Forward {
+            objective: loss,
+            loss,
+            output: z,
+        })
+    };
     // The first measurement is after `every` steps: before any training step the running statistics are
     // still their initial 0 and 1, and inference would show the raw, unnormalised input.
-    for step in 0..=steps {
-        if step > 0 && step % every == 0 {
+    let mut after = |p: &Progress, _: &Vec<usize>, _: &Forward, tape: &mut Tape<f32>| {
+        seen += p.loss;
+        n += 1;
+        if p.step % every == 0 {
             model.set_training(false);
             tape.reset();
             let x = tape.constant(probe_x.clone());
-            let pre = model.pre_activations(&mut tape, x)?;
+            let pre = model.pre_activations(tape, x)?;
             let last = tape.value(*pre.last().expect("three hidden layers"))?;
             let mut unit: Vec<f64> = last.column(0).iter().map(|&v| v as f64).collect();
             unit.sort_by(f64::total_cmp);
             let q = |p: f64| unit[((unit.len() - 1) as f64 * p).round() as usize];
-            run.percentiles.push((step, [q(0.15), q(0.5), q(0.85)]));
-            let (_, acc) = evaluate(&mut tape, &model, &test, 1000)?;
-            run.curve.push((step, seen / n.max(1) as f64, acc));
+            run.percentiles.push((p.step, [q(0.15), q(0.5), q(0.85)]));
+            let (_, acc) = evaluate(tape, &model, &test, 1000)?;
+            run.curve.push((p.step, seen / n as f64, acc));
             (seen, n) = (0.0, 0);
         }
-        if step == steps {
-            break;
-        }
-        let rows = batches.next_batch();
-        model.set_training(true);
-        tape.reset();
-        let x = tape.constant(data.train.flat_rows(&rows));
-        let z = model.forward(&mut tape, x)?;
-        let loss = tape.softmax_cross_entropy(z, &data.train.labels_usize(&rows))?;
-        let l = tape.scalar(loss)? as f64;
-        if !l.is_finite() {
-            run.diverged = true;
-            break;
-        }
-        seen += l;
-        n += 1;
-        let mut g = tape.backward(loss)?;
-        opt.step(&mut tape, &mut g, &params)?;
+        Ok(())
+    };
+    let cfg = LoopConfig {
+        total_steps: steps,
+        ..LoopConfig::default()
+    };
+    let mut opt = Sgd { lr };
+    match train_loop(
+        &mut tape,
+        &model,
+        &mut opt,
+        batches,
+        &cfg,
+        &mut forward,
+        &mut after,
+    ) {
+        Ok(_) => {}
+        Err(Error::Diverged { .. }) => run.diverged = true,
+        Err(e) => return Err(e),
     }
     Ok(run)
 }

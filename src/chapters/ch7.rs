@@ -1,43 +1,22 @@
 //! Chapter 7: the book's sequence task (predict the next 10 values of a noisy sum of waves from the 10 before)
 //! with three stacked tanh RNN layers, and the gradient-flow experiments behind gradient clipping.
 
-use crate::autograd::{Grads, Tape, Var};
+use crate::autograd::{Tape, Var};
 use crate::by_hand::rnn::{Merge, StackSpec};
 use crate::data::batch::{epoch_batches, BatchStream};
 use crate::data::curve::{linspace, sample, windows, Curve, Windows};
 use crate::error::{Error, Result};
+use crate::nn::module::child_params;
 use crate::nn::rnn::{Rnn, RnnImpl, RnnInit};
-use crate::nn::{Init, Linear};
-use crate::optim::{clip, Adam, Optimizer, Sgd};
+use crate::nn::{Init, Linear, Module};
+use crate::optim::{Adam, Schedule, Sgd};
 use crate::rng::seeded;
-use crate::train::Progress;
+use crate::train::{train_loop, Forward, LoopConfig, Progress};
 use nalgebra::DMatrix;
 use std::time::Instant;
 
-/// Gradient clipping in the training loop, between `backward` and the optimizer step.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Clip {
-    None,
-    /// Clamp each gradient entry to `[-c, c]`.
-    Value(f64),
-    /// Rescale all gradients together when their global norm exceeds this.
-    Norm(f64),
-}
-
-impl Clip {
-    /// Apply to `grads`; returns the global gradient norm before clipping.
-    pub fn apply(self, grads: &mut Grads<f32>, params: &[Var]) -> Result<f64> {
-        let norm = clip::global_norm(grads, params);
-        match self {
-            Clip::None => {}
-            Clip::Value(c) => clip::by_value(grads, params, c)?,
-            Clip::Norm(n) => {
-                clip::by_global_norm(grads, params, n)?;
-            }
-        }
-        Ok(norm)
-    }
-}
+/// Gradient clipping lives with the training loop; chapter 7 is where the book introduces it.
+pub use crate::train::Clip;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -160,14 +139,17 @@ impl SeqModel {
         let states = self.rnn.forward(tape, x)?;
         self.head.forward(tape, states)
     }
+}
+// ANCHOR_END: model
 
-    pub fn params(&self) -> Vec<Var> {
-        let mut p = self.rnn.params();
-        p.extend([self.head.w, self.head.b]);
+/// `rnn.layer0.forward.w_x`, …, then `head.weight`, `head.bias`.
+impl Module for SeqModel {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        let mut p = child_params("rnn", &self.rnn);
+        p.extend(child_params("head", &self.head));
         p
     }
 }
-// ANCHOR_END: model
 
 pub struct Report {
     /// `(step, mean training loss since the last point, test MSE)`.
@@ -215,44 +197,57 @@ pub fn run(s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> 
     let test_clean = windows(&test_curve.clean, s.input_len, s.output_len)?;
     let mut tape = Tape::<f32>::new();
     let model = SeqModel::new(&mut tape, s)?;
-    let params = model.params();
-    let mut opt = Adam::new(s.lr);
     let mut rng = seeded(s.seed + 1);
-    let per_epoch = train.len().div_ceil(s.batch);
-    let total_steps = s.epochs * per_epoch;
-    let (mut step, mut seen, mut n, mut max_norm) = (0, 0.0, 0, 0.0f64);
-    let mut curve = Vec::new();
-    for epoch in 0..s.epochs {
-        opt.set_lr(s.lr * s.decay.powi(epoch as i32));
-        for rows in epoch_batches(train.len(), s.batch, &mut rng) {
-            let (xb, yb) = train.rows(&rows);
-            tape.reset();
-            let x = tape.constant(xb);
-            let y = tape.constant(yb);
-            let p = model.forward(&mut tape, x)?;
-            let loss = tape.mse(p, y)?;
-            let l = tape.scalar(loss)? as f64;
-            if !l.is_finite() {
-                return Err(Error::Config(format!(
-                    "ch7: training diverged at step {step}: loss is {l} (try a smaller learning rate or clipping)"
-                )));
-            }
-            let mut grads = tape.backward(loss)?;
-            max_norm = max_norm.max(s.clip.apply(&mut grads, &params)?);
-            opt.step(&mut tape, &mut grads, &params)?;
-            (seen, n, step) = (seen + l, n + 1, step + 1);
-            progress(&Progress {
-                step,
-                total_steps,
-                epoch,
-                loss: l,
-            });
-            if step % s.eval_every == 0 || step == total_steps {
-                curve.push((step, seen / n as f64, mse(&mut tape, &model, &test)?));
-                (seen, n) = (0.0, 0);
-            }
+    let total_steps = s.epochs * train.len().div_ceil(s.batch);
+    let windows_ref = &train;
+    let batches = (0..s.epochs).flat_map(|epoch| {
+        let order = epoch_batches(windows_ref.len(), s.batch, &mut rng);
+        order
+            .into_iter()
+            .map(move |rows| (epoch, windows_ref.rows(&rows)))
+    });
+    let cfg = LoopConfig {
+        schedule: Some(Schedule::Exponential {
+            base: s.lr,
+            decay: s.decay,
+        }),
+        clip: s.clip,
+        grad_norm: true,
+        total_steps,
+        ..LoopConfig::default()
+    };
+    let mut forward = |tape: &mut Tape<f32>, (xb, yb): &(DMatrix<f32>, DMatrix<f32>)| {
+        let x = tape.constant(xb.clone());
+        let y = tape.constant(yb.clone());
+        let p = model.forward(tape, x)?;
+        let loss = tape.mse(p, y)?;
+        Ok(Forward {
+            objective: loss,
+            loss,
+            output: p,
+        })
+    };
+    let (mut seen, mut n, mut curve) = (0.0, 0, Vec::new());
+    let mut after = |p: &Progress, _: &_, _: &Forward, tape: &mut Tape<f32>| {
+        (seen, n) = (seen + p.loss, n + 1);
+        progress(p);
+        if p.step % s.eval_every == 0 || p.step == total_steps {
+            curve.push((p.step, seen / n as f64, mse(tape, &model, &test)?));
+            (seen, n) = (0.0, 0);
         }
-    }
+        Ok(())
+    };
+    let mut opt = Adam::new(s.lr);
+    let run = train_loop(
+        &mut tape,
+        &model,
+        &mut opt,
+        batches,
+        &cfg,
+        &mut forward,
+        &mut after,
+    )?;
+    let (step, max_norm) = (run.steps, run.max_grad_norm);
     let test_mse = mse(&mut tape, &model, &test)?;
     let test_mse_clean = {
         tape.reset();
@@ -419,29 +414,48 @@ pub fn clip_run(clip: Clip, c: &ClipDemo) -> Result<Vec<(f64, f64)>> {
     let c = rnn.cells[0][0];
     *tape.param_mut(c.wh)? = Init::Orthogonal { gain: rho }.matrix(hidden, hidden, &mut rng);
     let head = Linear::new(&mut tape, hidden, 1, Init::Xavier, &mut rng);
-    let mut params = rnn.params();
-    params.extend([head.w, head.b]);
-    let mut opt = Sgd { lr };
-    let mut batches = BatchStream::new(w.len(), 32, seeded(seed + 1));
-    let mut out = Vec::with_capacity(updates);
-    for _ in 0..updates {
-        let (xb, yb) = w.rows(&batches.next_batch());
-        tape.reset();
-        let x = tape.constant(xb);
-        let y = tape.constant(yb);
-        let states = rnn.forward(&mut tape, x)?;
+    let model = SeqModel { rnn, head };
+    let mut stream = BatchStream::new(w.len(), 32, seeded(seed + 1));
+    let batches = (0..updates).map(|_| (0, w.rows(&stream.next_batch())));
+    let mut forward = |tape: &mut Tape<f32>, (xb, yb): &(DMatrix<f32>, DMatrix<f32>)| {
+        let x = tape.constant(xb.clone());
+        let y = tape.constant(yb.clone());
+        let states = model.rnn.forward(tape, x)?;
         let last = tape.slice_cols(states, (steps - 1) * hidden, hidden)?;
-        let p = head.forward(&mut tape, last)?;
+        let p = model.head.forward(tape, last)?;
         let loss = tape.mse(p, y)?;
-        let l = tape.scalar(loss)? as f64;
-        if !l.is_finite() {
-            out.push((f64::NAN, f64::NAN));
-            break;
-        }
-        let mut grads = tape.backward(loss)?;
-        let norm = clip.apply(&mut grads, &params)?;
-        opt.step(&mut tape, &mut grads, &params)?;
-        out.push((l, norm));
+        Ok(Forward {
+            objective: loss,
+            loss,
+            output: p,
+        })
+    };
+    let mut out = Vec::with_capacity(updates);
+    let mut after = |p: &Progress, _: &_, _: &Forward, _: &mut Tape<f32>| {
+        out.push((p.loss, p.grad_norm));
+        Ok(())
+    };
+    let cfg = LoopConfig {
+        clip,
+        grad_norm: true,
+        total_steps: updates,
+        ..LoopConfig::default()
+    };
+    let mut opt = Sgd { lr };
+    match train_loop(
+        &mut tape,
+        &model,
+        &mut opt,
+        batches,
+        &cfg,
+        &mut forward,
+        &mut after,
+    ) {
+        Ok(_) | Err(Error::Diverged { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    if out.len() < updates {
+        out.push((f64::NAN, f64::NAN));
     }
     Ok(out)
 }

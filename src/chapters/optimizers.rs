@@ -5,11 +5,11 @@
 use crate::autograd::Tape;
 use crate::data::batch::BatchStream;
 use crate::data::mnist::Mnist;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nn::{Activation, Init, Mlp};
 use crate::optim::Kind;
 use crate::rng::seeded;
-use crate::train::evaluate;
+use crate::train::{evaluate, train_loop, Forward, LoopConfig, Progress};
 use nalgebra::DMatrix;
 
 /// The curve of one optimizer: `(step, train loss, test loss, test accuracy)`; it stops early if the loss
@@ -72,38 +72,53 @@ pub fn compare(data: &Mnist, s: &Settings, runs: &[(Kind, f64)]) -> Result<Vec<R
             Init::He,
             &mut rng,
         )?;
-        let params = model.params();
         let mut opt = kind.build::<f32>(lr);
-        let mut batches = BatchStream::new(data.train.len(), s.batch, seeded(s.seed + 1));
+        let mut stream = BatchStream::new(data.train.len(), s.batch, seeded(s.seed + 1));
+        let batches = (0..s.steps).map(|_| (0, stream.next_batch()));
         let mut run = Run {
             kind,
             lr,
             points: Vec::new(),
             diverged: false,
         };
+        let mut forward = |tape: &mut Tape<f32>, rows: &Vec<usize>| {
+            let x = tape.constant(data.train.flat_rows(rows));
+            let z = model.forward(tape, x)?;
+            let loss = tape.softmax_cross_entropy(z, &data.train.labels_usize(rows))?;
+            Ok(Forward {
+                objective: loss,
+                loss,
+                output: z,
+            })
+        };
         let (mut seen, mut n) = (0.0, 0);
-        for step in 1..=s.steps {
-            let rows = batches.next_batch();
-            tape.reset();
-            let x = tape.constant(data.train.flat_rows(&rows));
-            let labels = data.train.labels_usize(&rows);
-            let z = model.forward(&mut tape, x)?;
-            let loss = tape.softmax_cross_entropy(z, &labels)?;
-            let l = tape.scalar(loss)? as f64;
-            if !l.is_finite() {
-                run.diverged = true;
-                break;
-            }
-            seen += l;
+        let mut after = |p: &Progress, _: &Vec<usize>, _: &Forward, tape: &mut Tape<f32>| {
+            seen += p.loss;
             n += 1;
-            let mut g = tape.backward(loss)?;
-            opt.step(&mut tape, &mut g, &params)?;
-            if step % s.eval_every == 0 {
-                let (test_loss, test_acc) = evaluate(&mut tape, &model, &test, 1000)?;
+            if p.step % s.eval_every == 0 {
+                let (test_loss, test_acc) = evaluate(tape, &model, &test, 1000)?;
                 run.points
-                    .push((step, seen / n as f64, test_loss, test_acc));
+                    .push((p.step, seen / n as f64, test_loss, test_acc));
                 (seen, n) = (0.0, 0);
             }
+            Ok(())
+        };
+        let cfg = LoopConfig {
+            total_steps: s.steps,
+            ..LoopConfig::default()
+        };
+        match train_loop(
+            &mut tape,
+            &model,
+            opt.as_mut(),
+            batches,
+            &cfg,
+            &mut forward,
+            &mut after,
+        ) {
+            Ok(_) => {}
+            Err(Error::Diverged { .. }) => run.diverged = true,
+            Err(e) => return Err(e),
         }
         out.push(run);
     }

@@ -3,6 +3,7 @@
 //! [`crate::by_hand::batch_norm`] registered as one op (the fast path). `tests/batch_norm.rs` proves both equal
 //! finite differences.
 
+use super::module::{Buffer, Module};
 use crate::autograd::{Op, Tape, Var};
 use crate::by_hand::batch_norm::{self as bn, BnCache};
 use crate::error::{Error, Result, Shape};
@@ -45,7 +46,8 @@ pub struct BatchNorm {
     pub decay: f64,
     pub imp: BnImpl,
     /// Running mean and (unbiased) variance per feature or channel, used at inference.
-    running: RefCell<(Vec<f64>, Vec<f64>)>,
+    running_mean: Buffer,
+    running_var: Buffer,
     training: Cell<bool>,
 }
 
@@ -60,7 +62,8 @@ impl BatchNorm {
             eps: 1e-8,
             decay: 0.95,
             imp,
-            running: RefCell::new((vec![0.0; d], vec![1.0; d])),
+            running_mean: RefCell::new(vec![0.0; d]),
+            running_var: RefCell::new(vec![1.0; d]),
             training: Cell::new(true),
         }
     }
@@ -72,7 +75,10 @@ impl BatchNorm {
     }
 
     pub fn running(&self) -> (Vec<f64>, Vec<f64>) {
-        self.running.borrow().clone()
+        (
+            self.running_mean.borrow().clone(),
+            self.running_var.borrow().clone(),
+        )
     }
 
     pub fn forward<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Var> {
@@ -180,21 +186,24 @@ impl BatchNorm {
     fn update_running<T: Real>(&self, m: usize, (mean, var): &(Vec<T>, Vec<T>)) {
         let m = m as f64;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
-        let mut r = self.running.borrow_mut();
+        let (mut rm, mut rv) = (
+            self.running_mean.borrow_mut(),
+            self.running_var.borrow_mut(),
+        );
         for (j, (mu, v)) in mean.iter().zip(var).enumerate() {
-            r.0[j] = self.decay * r.0[j] + (1.0 - self.decay) * mu.as_f64();
-            r.1[j] = self.decay * r.1[j] + (1.0 - self.decay) * v.as_f64() * unbias;
+            rm[j] = self.decay * rm[j] + (1.0 - self.decay) * mu.as_f64();
+            rv[j] = self.decay * rv[j] + (1.0 - self.decay) * v.as_f64() * unbias;
         }
     }
 
     fn infer_rows<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Var> {
-        let r = self.running.borrow();
+        let (rm, rv) = (self.running_mean.borrow(), self.running_var.borrow());
         let d = self.form.width();
-        let mean = tape.constant(DMatrix::from_iterator(1, d, r.0.iter().map(|&v| T::of(v))));
+        let mean = tape.constant(DMatrix::from_iterator(1, d, rm.iter().map(|&v| T::of(v))));
         let inv_std = tape.constant(DMatrix::from_iterator(
             1,
             d,
-            r.1.iter().map(|&v| T::of(1.0 / (v + self.eps).sqrt())),
+            rv.iter().map(|&v| T::of(1.0 / (v + self.eps).sqrt())),
         ));
         let xc = tape.sub(x, mean)?;
         let x_hat = tape.mul(xc, inv_std)?;
@@ -203,6 +212,21 @@ impl BatchNorm {
     }
 }
 // ANCHOR_END: batch_norm
+
+impl Module for BatchNorm {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        vec![("gamma".into(), self.gamma), ("beta".into(), self.beta)]
+    }
+    fn named_buffers(&self) -> Vec<(String, &Buffer)> {
+        vec![
+            ("running_mean".into(), &self.running_mean),
+            ("running_var".into(), &self.running_var),
+        ]
+    }
+    fn set_training(&self, on: bool) {
+        self.training.set(on);
+    }
+}
 
 /// Gather indices between the image layout `(C·HW) x N` and rows of channels `(N·HW) x C`, both ways.
 fn layout_index(c: usize, hw: usize, n: usize) -> (Vec<u32>, Vec<u32>) {

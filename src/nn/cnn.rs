@@ -3,6 +3,7 @@
 
 use super::batch_norm::{BatchNorm, BnImpl, Form};
 use super::conv2d::{Conv2d, Impl};
+use super::module::{child_buffers, child_params, Buffer, Classifier, Module};
 use super::pool::Pool2d;
 use super::{Init, Linear};
 use crate::autograd::{Tape, Var};
@@ -10,7 +11,6 @@ use crate::by_hand::pool::Kind;
 use crate::error::Result;
 use crate::layout::{ConvGeom, PoolGeom};
 use crate::rng::Rng;
-use crate::train::Classifier;
 
 // ANCHOR: cnn
 #[derive(Clone, Debug)]
@@ -107,31 +107,36 @@ impl Classifier for Cnn {
         self.fc2.forward(tape, h)
     }
 
-    fn params(&self) -> Vec<Var> {
-        let mut p = vec![
-            self.conv1.w,
-            self.conv1.b,
-            self.conv2.w,
-            self.conv2.b,
-            self.fc1.w,
-            self.fc1.b,
-            self.fc2.w,
-            self.fc2.b,
-        ];
-        if let Some(bn) = &self.bn {
-            p.extend(bn.iter().flat_map(|b| [b.gamma, b.beta]));
-        }
-        p
-    }
-
-    fn set_training(&self, on: bool) {
-        if let Some(bn) = &self.bn {
-            bn.iter().for_each(|b| b.set_training(on));
-        }
-    }
-
     fn l2_params(&self) -> Vec<Var> {
         vec![self.conv1.w, self.conv2.w, self.fc1.w, self.fc2.w]
     }
 }
 // ANCHOR_END: cnn
+
+/// `conv1.weight`, `conv1.bias`, `conv2.*`, `fc1.*`, `fc2.*`, then `bn1.gamma`, `bn1.beta`, `bn2.*`.
+impl Module for Cnn {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        let parts: [(&str, &dyn Module); 4] = [
+            ("conv1", &self.conv1),
+            ("conv2", &self.conv2),
+            ("fc1", &self.fc1),
+            ("fc2", &self.fc2),
+        ];
+        let mut p: Vec<_> = parts
+            .iter()
+            .flat_map(|(n, m)| child_params(n, *m))
+            .collect();
+        for (i, b) in self.bn.iter().flatten().enumerate() {
+            p.extend(child_params(&format!("bn{}", i + 1), b));
+        }
+        p
+    }
+    fn named_buffers(&self) -> Vec<(String, &Buffer)> {
+        let bn = self.bn.iter().flatten().enumerate();
+        bn.flat_map(|(i, b)| child_buffers(&format!("bn{}", i + 1), b))
+            .collect()
+    }
+    fn set_training(&self, on: bool) {
+        self.bn.iter().flatten().for_each(|b| b.set_training(on));
+    }
+}

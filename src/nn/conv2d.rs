@@ -2,7 +2,7 @@
 //! gather back to images; autograd derives the backward), and the hand-derived naive and fast versions
 //! registered as single ops. `tests/conv.rs` proves all three equal, and equal to finite differences.
 
-use super::Init;
+use super::{Init, Module};
 use crate::autograd::{Op, Tape, Var};
 use crate::by_hand::{conv, conv_fast};
 use crate::error::{Error, Result, Shape};
@@ -68,6 +68,12 @@ impl Conv2d {
     }
 }
 // ANCHOR_END: conv2d
+
+impl Module for Conv2d {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        vec![("weight".into(), self.w), ("bias".into(), self.b)]
+    }
+}
 
 fn check<T: Real>(tape: &Tape<T>, x: Var, layer: &Conv2d, g: &ConvGeom) -> Result<usize> {
     let (xv, wv, bv) = (tape.value(x)?, tape.value(layer.w)?, tape.value(layer.b)?);

@@ -1,7 +1,7 @@
 //! The fully connected layer composed from tape ops; autograd derives its backward. Its hand-derived twin is
 //! [`crate::by_hand::fc`], and `tests/layers.rs` proves the two equal, and equal to finite differences.
 
-use super::Init;
+use super::{Init, Module};
 use crate::autograd::{Tape, Var};
 use crate::error::Result;
 use crate::rng::Rng;
@@ -35,3 +35,9 @@ impl Linear {
     }
 }
 // ANCHOR_END: linear
+
+impl Module for Linear {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        vec![("weight".into(), self.w), ("bias".into(), self.b)]
+    }
+}

@@ -1,6 +1,7 @@
 //! A fully connected network: `Linear → activation → … → Linear`, ending in logits.
 
 use super::batch_norm::{BatchNorm, BnImpl, Form};
+use super::module::{child_buffers, child_params, Buffer, Classifier, Module};
 use super::{Init, Linear};
 use crate::autograd::{Tape, Var};
 use crate::error::{Error, Result};
@@ -106,20 +107,40 @@ impl Mlp {
         Ok(h)
     }
 
-    pub fn params(&self) -> Vec<Var> {
-        let layers = self.layers.iter().flat_map(|l| [l.w, l.b]);
-        layers
-            .chain(self.bn.iter().flat_map(|b| [b.gamma, b.beta]))
-            .collect()
-    }
-
-    pub fn set_training(&self, on: bool) {
-        self.bn.iter().for_each(|b| b.set_training(on));
-    }
-
     /// The weight matrices (not the biases): what L2 regularisation penalises.
     pub fn weights(&self) -> Vec<Var> {
         self.layers.iter().map(|l| l.w).collect()
     }
 }
 // ANCHOR_END: mlp
+
+/// `layer0.weight`, `layer0.bias`, …, then `bn0.gamma`, `bn0.beta`, … (buffers `bn0.running_mean`, …).
+impl Module for Mlp {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        let layers = self.layers.iter().enumerate();
+        let mut p: Vec<_> = layers
+            .flat_map(|(i, l)| child_params(&format!("layer{i}"), l))
+            .collect();
+        for (i, b) in self.bn.iter().enumerate() {
+            p.extend(child_params(&format!("bn{i}"), b));
+        }
+        p
+    }
+    fn named_buffers(&self) -> Vec<(String, &Buffer)> {
+        let bn = self.bn.iter().enumerate();
+        bn.flat_map(|(i, b)| child_buffers(&format!("bn{i}"), b))
+            .collect()
+    }
+    fn set_training(&self, on: bool) {
+        self.bn.iter().for_each(|b| b.set_training(on));
+    }
+}
+
+impl Classifier for Mlp {
+    fn logits(&self, tape: &mut Tape<f32>, x: Var) -> Result<Var> {
+        self.forward(tape, x)
+    }
+    fn l2_params(&self) -> Vec<Var> {
+        self.weights()
+    }
+}

@@ -6,10 +6,13 @@ pub mod conv2d;
 pub mod init;
 pub mod linear;
 pub mod mlp;
+pub mod module;
 pub mod perceptron;
 pub mod pool;
+pub mod recurrent;
 pub mod rnn;
 
 pub use init::Init;
 pub use linear::Linear;
 pub use mlp::{Activation, Mlp};
+pub use module::{Buffer, Classifier, Module};

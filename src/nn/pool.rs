@@ -70,6 +70,12 @@ impl Pool2d {
 }
 // ANCHOR_END: pool2d
 
+impl super::Module for Pool2d {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        Vec::new()
+    }
+}
+
 struct FastPool {
     kind: Kind,
     g: PoolGeom,

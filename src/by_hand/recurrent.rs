@@ -1,0 +1,460 @@
+//! The recurrent stack, generic over its cell (book chapters 7 to 9): a layer runs one cell over the steps of
+//! a sequence in either direction; layers stack; a bidirectional stack joins its directions in one of two
+//! ways. A cell is only its step: [`Cell::step`] and [`Cell::step_backward`]. Everything about time, depth
+//! and direction is written once, here.
+//!
+//! **Layout.** A sequence of `T` steps of `N x D` inputs is one `N x (T·D)` matrix whose column block
+//! `t·D .. (t+1)·D` is step `t`. A layer maps it to the `N x (T·H)` matrix of its outputs `h_t`. A *reverse*
+//! layer runs the cell from the last step to the first and stores `h_t` in block `t`, so both directions line
+//! up step by step.
+//!
+//! **Backward through time.** Going back from the last processed step, each state's gradient is what reaches
+//! it from outside the recurrence (the layer above, or the loss; only `h` has such a path) plus what the step
+//! that read it sends back. The weights are shared by every step, so the cell adds its gradients over time.
+
+use crate::error::{Error, Result};
+use crate::scalar::Real;
+use nalgebra::DMatrix;
+
+// ANCHOR: cell_trait
+/// One direction of one layer, with its weights. `Self` doubles as the gradient of those weights.
+pub trait Cell<T: Real>: Clone {
+    /// What one step keeps for its backward pass, besides its input and its states.
+    type Cache;
+
+    /// Features per step it reads (`D`) and state size (`H`).
+    fn input(&self) -> usize;
+    fn hidden(&self) -> usize;
+
+    /// States carried from step to step: 1 (`h`) for the vanilla RNN and the GRU, 2 (`h`, `c`) for the LSTM.
+    /// The first is always the output `h`.
+    fn num_states(&self) -> usize {
+        1
+    }
+
+    /// Checks the weights' shapes against each other, with an error naming the cell and the shapes.
+    fn check(&self) -> Result<()>;
+
+    /// One step from `x_t: N x D` and the previous states (`None` at the first step when there is no initial
+    /// state: zeros). Returns the new states and the step's cache.
+    fn step(&self, x_t: &DMatrix<T>, prev: Option<&[DMatrix<T>]>)
+        -> (Vec<DMatrix<T>>, Self::Cache);
+
+    /// One step back: `d_states[i]` is the whole gradient reaching new state `i` (from outside and from the
+    /// later step). Adds the weight gradients into `grads` and returns `(dx_t, d_prev)`, the gradient of the
+    /// step's input and of each previous state.
+    fn step_backward(
+        &self,
+        x_t: &DMatrix<T>,
+        prev: Option<&[DMatrix<T>]>,
+        states: &[DMatrix<T>],
+        cache: &Self::Cache,
+        d_states: Vec<DMatrix<T>>,
+        grads: &mut Self,
+    ) -> (DMatrix<T>, Vec<DMatrix<T>>);
+
+    /// Zeros shaped like the weights: where gradients accumulate.
+    fn zeros_like(&self) -> Self;
+
+    /// The weight matrices in a fixed order (the order the tape's fused node takes them).
+    fn matrices(&self) -> Vec<&DMatrix<T>>;
+}
+// ANCHOR_END: cell_trait
+
+/// Step `k` of the processing order: `k` forwards, `T - 1 - k` in reverse.
+#[inline]
+pub fn at(k: usize, steps: usize, reverse: bool) -> usize {
+    if reverse {
+        steps - 1 - k
+    } else {
+        k
+    }
+}
+
+/// Number of steps `T` of `x: N x (T·D)` for `cell`, and `init` (one `N x H` matrix per state), checked.
+pub fn check_layer<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &DMatrix<T>,
+    init: Option<&[DMatrix<T>]>,
+) -> Result<usize> {
+    cell.check()?;
+    let (d, h) = (cell.input(), cell.hidden());
+    let init_ok = init.is_none_or(|s| {
+        s.len() == cell.num_states() && s.iter().all(|m| m.shape() == (x.nrows(), h))
+    });
+    if d == 0 || h == 0 || x.ncols() == 0 || x.ncols() % d != 0 || !init_ok {
+        let mut shapes = vec![crate::error::Shape(x.nrows(), x.ncols())];
+        shapes.extend(
+            init.into_iter()
+                .flatten()
+                .map(|m| crate::error::Shape(m.nrows(), m.ncols())),
+        );
+        return Err(Error::shape(
+            "recurrent layer",
+            &shapes,
+            format!(
+                "x: N x (T·{d}) with T ≥ 1, and {} initial state(s) of N x {h}",
+                cell.num_states()
+            ),
+        ));
+    }
+    Ok(x.ncols() / d)
+}
+
+/// What a layer's forward pass keeps: every step's states and cache, by step `t`, and the initial states.
+pub struct LayerCache<T: Real, C: Cell<T>> {
+    pub states: Vec<Vec<DMatrix<T>>>,
+    pub caches: Vec<C::Cache>,
+    pub init: Option<Vec<DMatrix<T>>>,
+}
+
+// ANCHOR: layer
+/// One layer in one direction over `x: N x (T·D)`, from `init` (zeros when `None`): the outputs
+/// `N x (T·H)` and the cache for [`layer_backward`].
+pub fn layer_forward<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &DMatrix<T>,
+    init: Option<&[DMatrix<T>]>,
+    reverse: bool,
+) -> Result<(DMatrix<T>, LayerCache<T, C>)> {
+    let steps = check_layer(cell, x, init)?;
+    let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
+    let mut out = DMatrix::zeros(n, steps * hid);
+    let mut states: Vec<Vec<DMatrix<T>>> = vec![Vec::new(); steps];
+    let mut caches: Vec<Option<C::Cache>> = (0..steps).map(|_| None).collect();
+    for k in 0..steps {
+        let t = at(k, steps, reverse);
+        let x_t = x.columns(t * d, d).into_owned();
+        let prev = match k {
+            0 => init,
+            _ => Some(&states[at(k - 1, steps, reverse)][..]),
+        };
+        let (s, c) = cell.step(&x_t, prev);
+        out.columns_mut(t * hid, hid).copy_from(&s[0]);
+        states[t] = s;
+        caches[t] = Some(c);
+    }
+    let caches = caches
+        .into_iter()
+        .map(|c| c.expect("every step ran"))
+        .collect();
+    let init = init.map(|s| s.to_vec());
+    Ok((
+        out,
+        LayerCache {
+            states,
+            caches,
+            init,
+        },
+    ))
+}
+
+/// A layer's gradients: its input, its weights, its initial states (zeros when it started from zeros).
+pub struct LayerGrads<T: Real, C> {
+    pub dx: DMatrix<T>,
+    pub cell: C,
+    pub d_init: Vec<DMatrix<T>>,
+}
+
+/// Backpropagation through time for one layer, given `dh` = ∂L/∂(outputs) from outside (`N x (T·H)`).
+pub fn layer_backward<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &DMatrix<T>,
+    cache: &LayerCache<T, C>,
+    dh: &DMatrix<T>,
+    reverse: bool,
+) -> LayerGrads<T, C> {
+    let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
+    let steps = cache.states.len();
+    assert_eq!(
+        dh.shape(),
+        (n, steps * hid),
+        "layer backward: dh must match the outputs"
+    );
+    let mut g = LayerGrads {
+        dx: DMatrix::zeros(n, x.ncols()),
+        cell: cell.zeros_like(),
+        d_init: Vec::new(),
+    };
+    // `carry[i]`: what state i of step t receives from the step that read it.
+    let mut carry: Vec<DMatrix<T>> = (0..cell.num_states())
+        .map(|_| DMatrix::zeros(n, hid))
+        .collect();
+    for k in (0..steps).rev() {
+        let t = at(k, steps, reverse);
+        let prev = match k {
+            0 => cache.init.as_deref(),
+            _ => Some(&cache.states[at(k - 1, steps, reverse)][..]),
+        };
+        let mut d_states = carry;
+        let mut dh_t = dh.columns(t * hid, hid).into_owned();
+        dh_t += &d_states[0];
+        d_states[0] = dh_t;
+        let x_t = x.columns(t * d, d).into_owned();
+        let (dx_t, d_prev) = cell.step_backward(
+            &x_t,
+            prev,
+            &cache.states[t],
+            &cache.caches[t],
+            d_states,
+            &mut g.cell,
+        );
+        g.dx.columns_mut(t * d, d).copy_from(&dx_t);
+        carry = d_prev;
+    }
+    g.d_init = carry;
+    g
+}
+// ANCHOR_END: layer
+
+/// How a bidirectional stack joins its two directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Merge {
+    /// Every layer's two directions are concatenated step by step, and both directions of the next layer read
+    /// that (`2H` features). The common form (PyTorch's `bidirectional=True`), and our default.
+    #[default]
+    PerLayer,
+    /// The book's form: two independent stacks, one per direction, each layer reading only its own
+    /// direction's layer below; the top layer's two directions are concatenated, and the two stacks' input
+    /// gradients are summed (the input feeds both).
+    Book,
+}
+
+/// The shape of a stack: `layers` layers of `hidden` units over `input` features, one or two directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackSpec {
+    pub input: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    pub bidirectional: bool,
+    pub merge: Merge,
+}
+
+impl StackSpec {
+    pub fn directions(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Input features of layer `l` (each direction of it).
+    pub fn layer_input(&self, l: usize) -> usize {
+        match (l, self.merge) {
+            (0, _) => self.input,
+            (_, Merge::PerLayer) => self.hidden * self.directions(),
+            (_, Merge::Book) => self.hidden,
+        }
+    }
+
+    /// Features per step of the stack's output.
+    pub fn output(&self) -> usize {
+        self.hidden * self.directions()
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.input == 0 || self.hidden == 0 || self.layers == 0 {
+            return Err(Error::Config(format!(
+                "recurrent stack: input ({}), hidden ({}) and layers ({}) must all be at least 1",
+                self.input, self.hidden, self.layers
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Step-by-step concatenation: block `t` of the result is `[a_t | b_t]`.
+pub fn interleave<T: Real>(a: &DMatrix<T>, b: &DMatrix<T>, hid: usize) -> DMatrix<T> {
+    let steps = a.ncols() / hid;
+    let mut out = DMatrix::zeros(a.nrows(), 2 * a.ncols());
+    for t in 0..steps {
+        out.columns_mut(2 * t * hid, hid)
+            .copy_from(&a.columns(t * hid, hid));
+        out.columns_mut((2 * t + 1) * hid, hid)
+            .copy_from(&b.columns(t * hid, hid));
+    }
+    out
+}
+
+/// The inverse of [`interleave`].
+pub fn split<T: Real>(ab: &DMatrix<T>, hid: usize) -> (DMatrix<T>, DMatrix<T>) {
+    let steps = ab.ncols() / (2 * hid);
+    let mut a = DMatrix::zeros(ab.nrows(), steps * hid);
+    let mut b = a.clone();
+    for t in 0..steps {
+        a.columns_mut(t * hid, hid)
+            .copy_from(&ab.columns(2 * t * hid, hid));
+        b.columns_mut(t * hid, hid)
+            .copy_from(&ab.columns((2 * t + 1) * hid, hid));
+    }
+    (a, b)
+}
+
+/// Every layer's input and cache, kept for the backward pass: `inputs[l][d]`, `layers[l][d]`.
+pub struct StackCache<T: Real, C: Cell<T>> {
+    inputs: Vec<Vec<DMatrix<T>>>,
+    layers: Vec<Vec<LayerCache<T, C>>>,
+}
+
+/// Initial states of a stack: `init[l][d]` holds the states (one `N x H` matrix each) of layer `l`,
+/// direction `d`.
+pub type StackInit<T> = Vec<Vec<Vec<DMatrix<T>>>>;
+
+// ANCHOR: stack
+/// A stack of layers over `x: N x (T·input)`; `cells[l][d]` is direction `d` (0 forward, 1 reverse) of layer
+/// `l`, each starting from `init[l][d]` when given (zeros otherwise). Returns the top outputs
+/// `N x (T·output)` and the cache for [`stack_backward`].
+pub fn stack_forward<T: Real, C: Cell<T>>(
+    spec: &StackSpec,
+    cells: &[Vec<C>],
+    x: &DMatrix<T>,
+    init: Option<&StackInit<T>>,
+) -> Result<(DMatrix<T>, StackCache<T, C>)> {
+    spec.validate()?;
+    let dirs = spec.directions();
+    let shaped = |v: usize| v == spec.layers;
+    if !shaped(cells.len()) || cells.iter().any(|c| c.len() != dirs) {
+        return Err(Error::Config(format!(
+            "recurrent stack: expected {} layers of {dirs} direction(s)",
+            spec.layers
+        )));
+    }
+    if init.is_some_and(|i| !shaped(i.len()) || i.iter().any(|l| l.len() != dirs)) {
+        return Err(Error::Config(format!(
+            "recurrent stack: initial states must be given for {} layers of {dirs} direction(s)",
+            spec.layers
+        )));
+    }
+    let mut cache = StackCache {
+        inputs: (0..spec.layers).map(|_| Vec::new()).collect(),
+        layers: (0..spec.layers).map(|_| Vec::new()).collect(),
+    };
+    let mut run = |inp: DMatrix<T>, l: usize, d: usize| -> Result<DMatrix<T>> {
+        let start = init.map(|i| &i[l][d][..]);
+        let (h, c) = layer_forward(&cells[l][d], &inp, start, d == 1)?;
+        cache.inputs[l].push(inp);
+        cache.layers[l].push(c);
+        Ok(h)
+    };
+    let out = match spec.merge {
+        Merge::PerLayer => {
+            let mut inp = x.clone();
+            for l in 0..spec.layers {
+                let states = (0..dirs)
+                    .map(|d| run(inp.clone(), l, d))
+                    .collect::<Result<Vec<_>>>()?;
+                inp = join(states, spec.hidden);
+            }
+            inp
+        }
+        Merge::Book => {
+            let mut tops = Vec::new();
+            for d in 0..dirs {
+                let mut inp = x.clone();
+                for l in 0..spec.layers {
+                    inp = run(inp, l, d)?;
+                }
+                tops.push(inp);
+            }
+            join(tops, spec.hidden)
+        }
+    };
+    Ok((out, cache))
+}
+
+/// One direction's outputs as they are, or two interleaved step by step.
+fn join<T: Real>(mut states: Vec<DMatrix<T>>, hid: usize) -> DMatrix<T> {
+    match states.len() {
+        1 => states.pop().expect("one direction"),
+        _ => interleave(&states[0], &states[1], hid),
+    }
+}
+
+/// A stack's gradients: its input, each cell's weights `cells[l][d]`, each initial state `init[l][d]`.
+pub struct StackGrads<T: Real, C> {
+    pub dx: DMatrix<T>,
+    pub cells: Vec<Vec<C>>,
+    pub init: StackInit<T>,
+}
+
+/// Gradients of a stack given `dout` = ∂L/∂(top outputs), where the input gradient of a layer read by both
+/// directions is the sum of the two.
+pub fn stack_backward<T: Real, C: Cell<T>>(
+    spec: &StackSpec,
+    cells: &[Vec<C>],
+    cache: &StackCache<T, C>,
+    dout: &DMatrix<T>,
+) -> StackGrads<T, C> {
+    let dirs = spec.directions();
+    let per_direction = |dout: &DMatrix<T>| match dirs {
+        1 => vec![dout.clone()],
+        _ => {
+            let (a, b) = split(dout, spec.hidden);
+            vec![a, b]
+        }
+    };
+    let mut grads: Vec<Vec<Option<LayerGrads<T, C>>>> = (0..spec.layers)
+        .map(|_| (0..dirs).map(|_| None).collect())
+        .collect();
+    let mut back = |l: usize, d: usize, dh: &DMatrix<T>| {
+        let g = layer_backward(
+            &cells[l][d],
+            &cache.inputs[l][d],
+            &cache.layers[l][d],
+            dh,
+            d == 1,
+        );
+        let dx = g.dx.clone();
+        grads[l][d] = Some(g);
+        dx
+    };
+    let add = |acc: Option<DMatrix<T>>, dx: DMatrix<T>| match acc {
+        Some(mut a) => {
+            a += &dx;
+            Some(a)
+        }
+        None => Some(dx),
+    };
+    let dx = match spec.merge {
+        Merge::PerLayer => {
+            let mut dcur = dout.clone();
+            for l in (0..spec.layers).rev() {
+                let mut dinp = None;
+                for (d, dh) in per_direction(&dcur).iter().enumerate() {
+                    dinp = add(dinp, back(l, d, dh));
+                }
+                dcur = dinp.expect("at least one direction");
+            }
+            dcur
+        }
+        Merge::Book => {
+            let mut dx = None;
+            for (d, dtop) in per_direction(dout).into_iter().enumerate() {
+                let mut dcur = dtop;
+                for l in (0..spec.layers).rev() {
+                    dcur = back(l, d, &dcur);
+                }
+                dx = add(dx, dcur);
+            }
+            dx.expect("at least one direction")
+        }
+    };
+    let (mut out_cells, mut out_init) = (Vec::new(), Vec::new());
+    for layer in grads {
+        let (mut c, mut i) = (Vec::new(), Vec::new());
+        for g in layer {
+            let g = g.expect("every cell ran");
+            c.push(g.cell);
+            i.push(g.d_init);
+        }
+        out_cells.push(c);
+        out_init.push(i);
+    }
+    StackGrads {
+        dx,
+        cells: out_cells,
+        init: out_init,
+    }
+}
+// ANCHOR_END: stack

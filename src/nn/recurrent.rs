@@ -1,0 +1,266 @@
+//! The recurrent stack on the tape, generic over its cell, in the layout of [`crate::by_hand::recurrent`]
+//! (a sequence is one `N x (T·D)` matrix, column block `t` = step `t`). Two forms of every layer:
+//! - [`RecImpl::Composed`]: the cell's step written with tape ops ([`TapeCell::step`]) and unrolled over the
+//!   steps; autograd derives backpropagation through time by itself.
+//! - [`RecImpl::Fused`]: one tape node per layer and direction whose backward is the hand-derived BPTT of
+//!   [`crate::by_hand::recurrent::layer_backward`] with the cell's by-hand twin: the fast path.
+//!
+//! Layers, directions, both merges and initial states are written once here; a new cell brings its step on
+//! the tape and its by-hand twin.
+
+use super::module::Module;
+use crate::autograd::{Op, Tape, Var};
+use crate::by_hand::recurrent::{self as hand, Merge, StackSpec};
+use crate::error::{Error, Result};
+use crate::scalar::Real;
+use nalgebra::DMatrix;
+use std::marker::PhantomData;
+
+/// Which form a recurrent layer records on the tape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RecImpl {
+    Composed,
+    #[default]
+    Fused,
+}
+
+// ANCHOR: tape_cell
+/// One direction of one layer on the tape: its parameters, its step from tape ops, and its by-hand twin.
+pub trait TapeCell: Clone {
+    /// The same cell with values: the by-hand step the fused node runs.
+    type Hand<T: Real>: hand::Cell<T> + 'static;
+
+    /// Name of the cell in errors (`rnn`, `lstm`, `gru`).
+    const NAME: &'static str;
+
+    /// Parameters named relative to the cell (`w_x`, `w_h`, `b`), in the order of [`hand::Cell::matrices`].
+    fn named_params(&self) -> Vec<(String, Var)>;
+
+    /// Features read per step.
+    fn input<T: Real>(&self, tape: &Tape<T>) -> Result<usize>;
+
+    /// One step from tape ops: `x_t: N x D` and the previous states (`None`: zeros) to the new states, `h`
+    /// first.
+    fn step<T: Real>(&self, tape: &mut Tape<T>, x_t: Var, prev: Option<&[Var]>)
+        -> Result<Vec<Var>>;
+
+    /// The by-hand twin with the parameters' current values.
+    fn values<T: Real>(&self, tape: &Tape<T>) -> Result<Self::Hand<T>>;
+}
+// ANCHOR_END: tape_cell
+
+/// One layer in one direction over `x: N x (T·D)`, from `init` (one `N x H` value per state; zeros when
+/// `None`): `N x (T·H)`.
+pub fn layer<T: Real, C: TapeCell>(
+    tape: &mut Tape<T>,
+    imp: RecImpl,
+    cell: &C,
+    x: Var,
+    init: Option<&[Var]>,
+    reverse: bool,
+) -> Result<Var> {
+    let hand_cell = cell.values(tape)?;
+    let init_values = init
+        .map(|s| {
+            s.iter()
+                .map(|&v| tape.value(v).cloned())
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
+    let xv = tape.value(x)?;
+    let steps = hand::check_layer(&hand_cell, xv, init_values.as_deref())?;
+    match imp {
+        RecImpl::Fused => {
+            let (h, cache) = hand::layer_forward(&hand_cell, xv, init_values.as_deref(), reverse)?;
+            let mut inputs = vec![x];
+            inputs.extend(cell.named_params().into_iter().map(|(_, v)| v));
+            inputs.extend(init.into_iter().flatten());
+            let op = FusedLayer {
+                cell: hand_cell,
+                cache,
+                reverse,
+                _t: PhantomData,
+            };
+            Ok(tape.record(h, &inputs, op))
+        }
+        RecImpl::Composed => {
+            let d = cell.input(tape)?;
+            let mut hs = vec![x; steps];
+            let mut prev: Option<Vec<Var>> = init.map(|s| s.to_vec());
+            for k in 0..steps {
+                let t = hand::at(k, steps, reverse);
+                let xt = tape.slice_cols(x, t * d, d)?;
+                let states = cell.step(tape, xt, prev.as_deref())?;
+                hs[t] = states[0];
+                prev = Some(states);
+            }
+            tape.concat_cols(&hs)
+        }
+    }
+}
+
+// ANCHOR: fused_layer
+/// A whole layer as one node: inputs `[x, the cell's parameters…, the initial states…]`. It keeps the by-hand
+/// forward's cache (every step's states) for the hand-derived backward.
+struct FusedLayer<T: Real, C: hand::Cell<T>> {
+    cell: C,
+    cache: hand::LayerCache<T, C>,
+    reverse: bool,
+    _t: PhantomData<T>,
+}
+
+impl<T: Real, C: hand::Cell<T> + 'static> Op<T> for FusedLayer<T, C> {
+    fn name(&self) -> &'static str {
+        "recurrent_layer"
+    }
+
+    fn backward(
+        &self,
+        inputs: &[&DMatrix<T>],
+        _h: &DMatrix<T>,
+        dh: &DMatrix<T>,
+        needs: &[bool],
+    ) -> Vec<Option<DMatrix<T>>> {
+        let g = hand::layer_backward(&self.cell, inputs[0], &self.cache, dh, self.reverse);
+        let mut out = vec![Some(g.dx)];
+        out.extend(g.cell.matrices().into_iter().map(|m| Some(m.clone())));
+        if self.cache.init.is_some() {
+            out.extend(g.d_init.into_iter().map(Some));
+        }
+        out.into_iter()
+            .zip(needs)
+            .map(|(g, &n)| if n { g } else { None })
+            .collect()
+    }
+}
+// ANCHOR_END: fused_layer
+
+/// A stack of recurrent layers over one cell type, see [`StackSpec`] and [`Merge`] for the shapes and how
+/// directions join. Parameters are named `layer{l}.{forward|reverse}.{cell's name}`.
+#[derive(Clone, Debug)]
+pub struct Stack<C: TapeCell> {
+    pub spec: StackSpec,
+    /// `cells[l][d]`: layer `l`, direction `d` (0 forward, 1 reverse).
+    pub cells: Vec<Vec<C>>,
+    pub imp: RecImpl,
+}
+
+/// Initial states of a stack on the tape: `init[l][d]` holds the states of layer `l`, direction `d`.
+pub type TapeInit = Vec<Vec<Vec<Var>>>;
+
+impl<C: TapeCell> Stack<C> {
+    /// A stack whose cells `make(layer, direction, input features)` builds.
+    pub fn build(
+        spec: StackSpec,
+        imp: RecImpl,
+        mut make: impl FnMut(usize, usize, usize) -> C,
+    ) -> Result<Self> {
+        spec.validate()?;
+        let cells = (0..spec.layers)
+            .map(|l| {
+                (0..spec.directions())
+                    .map(|d| make(l, d, spec.layer_input(l)))
+                    .collect()
+            })
+            .collect();
+        Ok(Stack { spec, cells, imp })
+    }
+
+    /// The top layer's outputs for `x: N x (T·input)`, as `N x (T·output)`, from zero states.
+    pub fn forward<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Var> {
+        self.forward_from(tape, x, None)
+    }
+
+    /// The same from given initial states.
+    pub fn forward_from<T: Real>(
+        &self,
+        tape: &mut Tape<T>,
+        x: Var,
+        init: Option<&TapeInit>,
+    ) -> Result<Var> {
+        let (dirs, hid) = (self.spec.directions(), self.spec.hidden);
+        let xs = tape.shape(x)?;
+        if xs.1 == 0 || xs.1 % self.spec.input != 0 {
+            return Err(Error::shape(
+                C::NAME,
+                &[xs],
+                format!(
+                    "N x (T·{}) for {} input features per step",
+                    self.spec.input, self.spec.input
+                ),
+            ));
+        }
+        let layers = self.spec.layers;
+        if init.is_some_and(|i| i.len() != layers || i.iter().any(|l| l.len() != dirs)) {
+            return Err(Error::Config(format!(
+                "{}: initial states must be given for {layers} layers of {dirs} direction(s)",
+                C::NAME
+            )));
+        }
+        let run = |tape: &mut Tape<T>, inp: Var, l: usize, d: usize| {
+            let start = init.map(|i| &i[l][d][..]);
+            layer(tape, self.imp, &self.cells[l][d], inp, start, d == 1)
+        };
+        match self.spec.merge {
+            Merge::PerLayer => {
+                let mut inp = x;
+                for l in 0..layers {
+                    let states = (0..dirs)
+                        .map(|d| run(tape, inp, l, d))
+                        .collect::<Result<Vec<_>>>()?;
+                    inp = merge(tape, &states, hid)?;
+                }
+                Ok(inp)
+            }
+            Merge::Book => {
+                let mut tops = Vec::with_capacity(dirs);
+                for d in 0..dirs {
+                    let mut inp = x;
+                    for l in 0..layers {
+                        inp = run(tape, inp, l, d)?;
+                    }
+                    tops.push(inp);
+                }
+                merge(tape, &tops, hid)
+            }
+        }
+    }
+
+    /// The by-hand twin of every cell, with the current values: `cells[l][d]`.
+    pub fn values<T: Real>(&self, tape: &Tape<T>) -> Result<Vec<Vec<C::Hand<T>>>> {
+        self.cells
+            .iter()
+            .map(|layer| layer.iter().map(|c| c.values(tape)).collect())
+            .collect()
+    }
+}
+
+impl<C: TapeCell> Module for Stack<C> {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        let mut out = Vec::new();
+        for (l, layer) in self.cells.iter().enumerate() {
+            for (d, cell) in layer.iter().enumerate() {
+                let dir = if d == 0 { "forward" } else { "reverse" };
+                for (n, v) in cell.named_params() {
+                    out.push((format!("layer{l}.{dir}.{n}"), v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One direction's states, or the two directions' states concatenated step by step.
+fn merge<T: Real>(tape: &mut Tape<T>, states: &[Var], hid: usize) -> Result<Var> {
+    if states.len() == 1 {
+        return Ok(states[0]);
+    }
+    let steps = tape.shape(states[0])?.1 / hid;
+    let mut parts = Vec::with_capacity(2 * steps);
+    for t in 0..steps {
+        for &s in states {
+            parts.push(tape.slice_cols(s, t * hid, hid)?);
+        }
+    }
+    tape.concat_cols(&parts)
+}
