@@ -8,7 +8,6 @@ use std::time::Instant;
 use zerodl::chapters::{ch1, ch2, ch3, ch5, ch6, ch7, optimizers};
 use zerodl::data::mnist;
 use zerodl::optim::Kind;
-use zerodl::plot;
 
 // Why: see `zerodl::alloc`.
 #[global_allocator]
@@ -29,9 +28,9 @@ impl Out {
 
 fn chapter1(out: &mut Out) -> zerodl::Result<()> {
     let r = ch1::run(&ch1::Settings::default())?;
-    plot::ch1::scatter_3d(&r, false, &out.file("ch1_true_plane.svg"))?;
-    plot::ch1::scatter_3d(&r, true, &out.file("ch1_learned_plane.svg"))?;
-    plot::ch1::edge_on(&r, &out.file("ch1_edge_on.svg"))?;
+    ch1::figures::scatter_3d_plane(&r, false, &out.file("ch1_true_plane.svg"))?;
+    ch1::figures::scatter_3d_plane(&r, true, &out.file("ch1_learned_plane.svg"))?;
+    ch1::figures::edge_on(&r, &out.file("ch1_edge_on.svg"))?;
     println!(
         "ch1: perceptron, {} updates in {} scans, accuracy {:.1}%, Novikoff bound {:.3e}",
         r.trained.updates,
@@ -51,7 +50,7 @@ fn chapter3_no_data(out: &mut Out) -> zerodl::Result<()> {
         100.0 * linear.accuracy,
         100.0 * hidden.accuracy
     );
-    plot::ch3::xor_regions(
+    ch3::figures::xor_regions(
         &x,
         &y,
         &mut [
@@ -60,7 +59,7 @@ fn chapter3_no_data(out: &mut Out) -> zerodl::Result<()> {
         ],
         &out.file("ch3_xor.svg"),
     )?;
-    plot::ch3::activations(&out.file("ch3_activations.svg"))?;
+    ch3::figures::activations(&out.file("ch3_activations.svg"))?;
 
     let mut paths = Vec::new();
     for kind in Kind::ALL {
@@ -84,7 +83,7 @@ fn chapter3_no_data(out: &mut Out) -> zerodl::Result<()> {
         );
         paths.push((label, p));
     }
-    plot::optimizers::paths(&paths, &out.file("ch5_opt_paths.svg"))?;
+    optimizers::figures::paths(&paths, &out.file("ch5_opt_paths.svg"))?;
     Ok(())
 }
 
@@ -130,7 +129,7 @@ fn optimizer_plates(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
                 }
             );
         }
-        plot::optimizers::curves(&result, title, &out.file(file))?;
+        optimizers::figures::curves(&result, title, &out.file(file))?;
     }
     println!(
         "ch5: the optimizer plates took {:.1} s",
@@ -150,12 +149,12 @@ fn with_mnist(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
         r.fit.test_loss,
         t.elapsed().as_secs_f64()
     );
-    plot::ch2::curves(
+    ch2::figures::curves(
         &r.fit.curve,
         "Chapter 2, 784 → 10",
         &out.file("ch2_curves.svg"),
     )?;
-    plot::ch2::weight_templates(&r, &out.file("ch2_weights.svg"))?;
+    ch2::figures::weight_templates(&r, &out.file("ch2_weights.svg"))?;
 
     let t = Instant::now();
     let runs = ch3::fitting(data, 1000, 100, 1e-2, &mut |_| {})?;
@@ -171,7 +170,7 @@ fn with_mnist(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
         "ch3: fitting experiment took {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    plot::ch3::fitting(&runs, &out.file("ch3_fitting.svg"))?;
+    ch3::figures::fitting(&runs, &out.file("ch3_fitting.svg"))?;
 
     for (name, s, file) in [
         ("784 → 512 → 10", ch3::Settings::book(), "ch3_curves.svg"),
@@ -191,7 +190,7 @@ fn with_mnist(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
             r.test_loss,
             t.elapsed().as_secs_f64()
         );
-        plot::ch2::curves(&r.curve, &format!("Chapter 3, {name}"), &out.file(file))?;
+        ch2::figures::curves(&r.curve, &format!("Chapter 3, {name}"), &out.file(file))?;
     }
     Ok(())
 }
@@ -215,13 +214,13 @@ fn batch_norm_sigmoid(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> 
         );
         runs.push(r);
     }
-    plot::ch6::percentiles(&runs[0], &runs[1], &out.file("ch6_percentiles.svg"))?;
-    plot::ch6::sigmoid_curves(
+    ch6::figures::percentiles(&runs[0], &runs[1], &out.file("ch6_percentiles.svg"))?;
+    ch6::figures::sigmoid_curves(
         &[&runs[0], &runs[1]],
         "Sigmoid net, lr 0.5",
         &out.file("ch6_sigmoid_lr0.5.svg"),
     )?;
-    plot::ch6::sigmoid_curves(
+    ch6::figures::sigmoid_curves(
         &[&runs[2], &runs[3]],
         "Sigmoid net, lr 5",
         &out.file("ch6_sigmoid_lr5.svg"),
@@ -253,18 +252,18 @@ fn with_mnist_full(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
         r.fit.test_loss,
         r.epoch_seconds
     );
-    plot::ch2::curves(
+    ch2::figures::curves(
         &r.fit.curve,
         "Chapter 5, the CNN",
         &out.file("ch5_curves.svg"),
     )?;
     let without_bn = r.fit.curve.clone();
-    plot::ch5::filters(&r.model, &r.tape, &out.file("ch5_filters.svg"))?;
+    ch5::figures::filters(&r.model, &r.tape, &out.file("ch5_filters.svg"))?;
     let (a, b) = (
         out.file("ch5_maps_conv1.svg"),
         out.file("ch5_maps_conv2.svg"),
     );
-    plot::ch5::feature_maps(
+    ch5::figures::feature_maps(
         &r.model,
         &mut r.tape,
         data.test.image(0),
@@ -282,8 +281,8 @@ fn with_mnist_full(out: &mut Out, data: &mnist::Mnist) -> zerodl::Result<()> {
         r.epoch_seconds
     );
     let title = "Chapter 6, the CNN with batch norm";
-    plot::ch2::curves(&r.fit.curve, title, &out.file("ch6_curves.svg"))?;
-    plot::ch6::cnn_compare(&without_bn, &r.fit.curve, &out.file("ch6_vs_ch5.svg"))?;
+    ch2::figures::curves(&r.fit.curve, title, &out.file("ch6_curves.svg"))?;
+    ch6::figures::cnn_compare(&without_bn, &r.fit.curve, &out.file("ch6_vs_ch5.svg"))?;
     Ok(())
 }
 
@@ -294,8 +293,8 @@ fn chapter7(out: &mut Out) -> zerodl::Result<()> {
          signal {:.5}; noise floor {:.5}; best linear predictor {:.5}), largest gradient norm {:.3}, {:.1} s",
         r.steps, r.test_mse, r.test_loss_book(), r.test_mse_clean, r.noise_floor, r.linear_mse, r.max_grad_norm, r.seconds
     );
-    plot::ch7::prediction(&r, &out.file("ch7_prediction.svg"))?;
-    plot::ch7::curves(&r, &out.file("ch7_curves.svg"))?;
+    ch7::figures::prediction(&r, &out.file("ch7_prediction.svg"))?;
+    ch7::figures::curves(&r, &out.file("ch7_curves.svg"))?;
     let flows = ch7::FLOW_SCALES
         .iter()
         .map(|&rho| Ok((rho, ch7::gradient_flow(rho, 200, 30, 7)?)))
@@ -306,7 +305,7 @@ fn chapter7(out: &mut Out) -> zerodl::Result<()> {
             g[199], g[0]
         );
     }
-    plot::ch7::gradient_flow(&flows, &out.file("ch7_gradient_flow.svg"))?;
+    ch7::figures::gradient_flow(&flows, &out.file("ch7_gradient_flow.svg"))?;
     let c = ch7::ClipDemo::default();
     let plain = ch7::clip_run(ch7::Clip::None, &c)?;
     let clipped = ch7::clip_run(ch7::Clip::Norm(c.max_norm), &c)?;
@@ -317,7 +316,7 @@ fn chapter7(out: &mut Out) -> zerodl::Result<()> {
     }
     let n1 = "no clipping".to_string();
     let n2 = format!("clipped at global norm {}", c.max_norm);
-    plot::ch7::clipping(
+    ch7::figures::clipping(
         &[(&n1, &plain), (&n2, &clipped)],
         &out.file("ch7_clipping.svg"),
     )?;
