@@ -1,5 +1,6 @@
 //! Chapter 1: the perceptron on the book's generated plane data.
 
+pub mod chapter;
 pub mod figures;
 
 use crate::data::plane::{book_points, Labeled, Plane};

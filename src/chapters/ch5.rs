@@ -2,6 +2,7 @@
 //! the difference) and the fast layers of chapter 5 (the full run), trained by Adam with the book's
 //! per-epoch learning-rate table.
 
+pub mod chapter;
 pub mod figures;
 
 use crate::autograd::Tape;
