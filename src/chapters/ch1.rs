@@ -1,5 +1,8 @@
 //! Chapter 1: the perceptron on the book's generated plane data.
 
+pub mod chapter;
+pub mod figures;
+
 use crate::data::plane::{book_points, Labeled, Plane};
 use crate::error::Result;
 use crate::nn::perceptron::{novikoff_bound, train, Gradient, Trained};

@@ -1,6 +1,9 @@
 //! Chapter 2: the first neural network. One fully connected layer 784 → 10 with softmax cross-entropy,
 //! trained by SGD on MNIST with the book's settings.
 
+pub mod chapter;
+pub mod figures;
+
 use crate::autograd::Tape;
 use crate::data::mnist::Mnist;
 use crate::error::Result;

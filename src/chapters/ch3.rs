@@ -1,6 +1,9 @@
 //! Chapter 3: deep fully connected networks on MNIST: the book's 784 → 512 ReLU → 10 network, and its L2
 //! variant 784 → 500 ReLU → 10 with `λ = 1e-4` and a learning rate decaying as `0.1 · 0.99^epoch`.
 
+pub mod chapter;
+pub mod figures;
+
 use crate::autograd::Tape;
 use crate::data::mnist::Mnist;
 use crate::error::Result;

@@ -2,6 +2,9 @@
 //! the difference) and the fast layers of chapter 5 (the full run), trained by Adam with the book's
 //! per-epoch learning-rate table.
 
+pub mod chapter;
+pub mod figures;
+
 use crate::autograd::Tape;
 use crate::data::mnist::Mnist;
 use crate::error::Result;

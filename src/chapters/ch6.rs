@@ -2,6 +2,9 @@
 //! network with and without batch normalization, for the distribution of a hidden unit's input over training
 //! and for a learning rate at which only the normalised network trains.
 
+pub mod chapter;
+pub mod figures;
+
 use crate::autograd::Tape;
 use crate::data::batch::BatchStream;
 use crate::data::mnist::Mnist;

@@ -1,6 +1,9 @@
 //! Chapter 7: the book's sequence task (predict the next 10 values of a noisy sum of waves from the 10 before)
 //! with three stacked tanh RNN layers, and the gradient-flow experiments behind gradient clipping.
 
+pub mod chapter;
+pub mod figures;
+
 use crate::autograd::{Tape, Var};
 use crate::by_hand::rnn::{Merge, StackSpec};
 use crate::data::batch::{epoch_batches, BatchStream};

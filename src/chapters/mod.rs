@@ -1,5 +1,9 @@
 //! One module per chapter experiment: settings → run → report. The CLI, the figures and the book's numbers
 //! all come from here.
+//!
+//! Every experiment is also a [`Chapter`]: its name, its flags, its run as one JSON object, and its figures,
+//! in its own `chapter.rs` (and its report-to-series adapters in `figures.rs`). [`REGISTRY`] lists them; the
+//! `zerodl` CLI and the figures binary know nothing else about them.
 
 pub mod ch1;
 pub mod ch2;
@@ -7,4 +11,43 @@ pub mod ch3;
 pub mod ch5;
 pub mod ch6;
 pub mod ch7;
+pub mod figures;
+pub mod flags;
 pub mod optimizers;
+
+pub use figures::Figures;
+
+use crate::error::Result;
+use crate::train::Progress;
+
+pub trait Chapter: Sync {
+    /// What `zerodl run` calls it: `ch1` to `ch7`.
+    fn name(&self) -> &'static str;
+    /// One line for `--help`.
+    fn about(&self) -> &'static str;
+    /// Its command with the flags it accepts added (`--quiet` is the CLI's own).
+    fn flags(&self, cmd: clap::Command) -> clap::Command;
+    /// The book's settings changed by the flags, run; the final metrics as one JSON object.
+    fn run(
+        &self,
+        flags: &clap::ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<serde_json::Value>;
+    /// Run what the chapter's figures need, draw them, and print a summary line per run.
+    fn figures(&self, out: &mut Figures) -> Result<()>;
+}
+
+/// Every chapter, in the book's order (the order of `--help` and of the figures).
+pub static REGISTRY: &[&dyn Chapter] = &[
+    &ch1::chapter::Ch1,
+    &ch2::chapter::Ch2,
+    &ch3::chapter::Ch3,
+    &ch5::chapter::Ch4,
+    &ch5::chapter::Ch5,
+    &ch6::chapter::Ch6,
+    &ch7::chapter::Ch7,
+];
+
+pub fn find(name: &str) -> Option<&'static dyn Chapter> {
+    REGISTRY.iter().copied().find(|c| c.name() == name)
+}

@@ -2,6 +2,8 @@
 //! (784 → 512 ReLU → 10) on MNIST, the same initial weights and data order for every optimizer; and their
 //! paths on a two-dimensional ill-conditioned quadratic.
 
+pub mod figures;
+
 use crate::autograd::Tape;
 use crate::data::batch::BatchStream;
 use crate::data::mnist::Mnist;

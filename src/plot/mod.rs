@@ -1,14 +1,20 @@
 //! Figures, drawn with plotters into SVG. SVG keeps text as text: no font file or system font library is
 //! needed to draw, and the reader's browser renders the labels. Pixel pictures (weights, feature maps) are
 //! PNG embedded in an SVG that carries their labels.
+//!
+//! Plotting takes plain data (series of points, matrices, titles and colours) and knows no chapter: each
+//! chapter turns its own report into these, in `chapters/<chapter>/figures.rs`.
 
-pub mod ch1;
-pub mod ch2;
-pub mod ch3;
-pub mod ch5;
-pub mod ch6;
-pub mod ch7;
-pub mod optimizers;
+pub mod contour;
+pub mod regions;
+pub mod scatter;
+pub mod scatter3d;
+
+pub use contour::{paths_over_contours, PathChart};
+pub use plotters::style::RGBColor;
+pub use regions::{decision_regions, RegionGrid, RegionPanel, Regions};
+pub use scatter::{scatter, Class2d, Scatter};
+pub use scatter3d::{scatter_3d, Class3d, Scatter3d};
 
 use crate::error::{Error, Result};
 use base64::Engine;

@@ -1,13 +1,13 @@
 //! Chapter 2's figures: the training curves and the weight templates.
 
-use super::{line_panels, picture_grid, Panel, Series, PALETTE};
-use crate::chapters::ch2::Report;
+use super::Report;
 use crate::data::mnist::{PIXELS, SIDE};
 use crate::error::Result;
+use crate::plot::{line_panels, picture_grid, Panel, Series, PALETTE};
 use crate::train::CurvePoint;
 use std::path::Path;
 
-/// Train and test loss and accuracy over the steps of a run, in two panels.
+/// Train and test loss and accuracy over the steps of a run, in two panels (every MNIST chapter draws these).
 pub fn curves(curve: &[CurvePoint], title: &str, path: &Path) -> Result<()> {
     let pts = |f: fn(&CurvePoint) -> f64| -> Vec<(f64, f64)> {
         curve.iter().map(|p| (p.step as f64, f(p))).collect()

@@ -1,9 +1,9 @@
-//! Chapters 4 and 5's figures: the learned conv1 filters and the feature maps of one digit.
+//! Chapters 4 and 5's CNN figures: the learned conv1 filters and the feature maps of one digit.
 
-use super::picture_grid;
 use crate::autograd::Tape;
 use crate::error::Result;
 use crate::nn::cnn::Cnn;
+use crate::plot::picture_grid;
 use nalgebra::DMatrix;
 use std::path::Path;
 

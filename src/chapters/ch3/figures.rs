@@ -1,11 +1,14 @@
 //! Chapter 3's figures: XOR's decision regions, fitting both ways, and the activation functions.
 
-use super::{draw_err, line_panels, Panel, Series, FONT, PALETTE};
+use super::{FittingRun, XorFit};
 use crate::by_hand::activation::Kind;
-use crate::chapters::ch3::{FittingRun, XorFit};
 use crate::error::Result;
+use crate::plot::{
+    decision_regions, line_panels, Panel, RGBColor, RegionGrid, RegionPanel, Regions, Series,
+    PALETTE,
+};
+use crate::train::CurvePoint;
 use nalgebra::DMatrix;
-use plotters::prelude::*;
 use std::path::Path;
 
 const CLASS: [RGBColor; 2] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
@@ -17,51 +20,36 @@ pub fn xor_regions(
     models: &mut [(&str, &mut XorFit)],
     path: &Path,
 ) -> Result<()> {
-    let root = SVGBackend::new(path, (960, 460)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_err(path))?;
-    let areas = root.split_evenly((1, models.len()));
-    let (lo, hi, n) = (-0.5, 1.5, 50usize);
-    let step = (hi - lo) / n as f64;
-    let grid = DMatrix::from_fn(n * n, 2, |r, c| {
-        let (i, j) = (r / n, r % n);
-        lo + step * (if c == 0 { j } else { i } as f64 + 0.5)
-    });
-    for (area, (name, fit)) in areas.iter().zip(models.iter_mut()) {
-        let pred = fit.predict(&grid)?;
-        let title = format!("{name}: {:.0}% of points right", 100.0 * fit.accuracy);
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, (FONT, 16))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(40)
-            .build_cartesian_2d(lo..hi, lo..hi)
-            .map_err(draw_err(path))?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("x1")
-            .y_desc("x2")
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(draw_err(path))?;
-        chart
-            .draw_series((0..n * n).map(|r| {
-                let (x0, y0) = (grid[(r, 0)] - step / 2.0, grid[(r, 1)] - step / 2.0);
-                Rectangle::new(
-                    [(x0, y0), (x0 + step, y0 + step)],
-                    CLASS[pred[r]].mix(0.18).filled(),
-                )
-            }))
-            .map_err(draw_err(path))?;
-        chart
-            .draw_series(
-                (0..x.nrows())
-                    .map(|i| Circle::new((x[(i, 0)], x[(i, 1)]), 3, CLASS[y[i]].filled())),
-            )
-            .map_err(draw_err(path))?;
-    }
-    root.present().map_err(draw_err(path))?;
-    Ok(())
+    let grid = RegionGrid {
+        lo: -0.5,
+        hi: 1.5,
+        n: 50,
+    };
+    let centres = grid.centres();
+    let panels = models
+        .iter_mut()
+        .map(|(name, fit)| {
+            Ok(RegionPanel {
+                cells: fit.predict(&centres)?,
+                title: format!("{name}: {:.0}% of points right", 100.0 * fit.accuracy),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let points: Vec<(f64, f64, usize)> = (0..x.nrows())
+        .map(|i| (x[(i, 0)], x[(i, 1)], y[i]))
+        .collect();
+    decision_regions(
+        path,
+        (960, 460),
+        &Regions {
+            grid,
+            colors: &CLASS,
+            x_desc: "x1",
+            y_desc: "x2",
+            points: &points,
+            panels: &panels,
+        },
+    )
 }
 
 /// Train and test loss of each model of the fitting experiment over epochs.
@@ -72,7 +60,7 @@ pub fn fitting(runs: &[FittingRun], path: &Path) -> Result<()> {
         let color = PALETTE[k % PALETTE.len()];
         let c = &run.report.curve;
         for (dashed, which) in [(true, "train"), (false, "test")] {
-            let pick = |p: &crate::train::CurvePoint| {
+            let pick = |p: &CurvePoint| {
                 if dashed {
                     (p.train_loss, p.train_acc)
                 } else {

@@ -1,9 +1,9 @@
 //! Chapter 6's figures: a hidden unit's input distribution over training, a rate only batch normalization
 //! survives, and the CNN's curves with and without batch normalization.
 
-use super::{line_panels, Panel, Series, PALETTE};
-use crate::chapters::ch6::SigmoidRun;
+use super::SigmoidRun;
 use crate::error::Result;
+use crate::plot::{line_panels, Panel, Series, PALETTE};
 use crate::train::CurvePoint;
 use std::path::Path;
 

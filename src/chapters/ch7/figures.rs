@@ -1,10 +1,9 @@
 //! Chapter 7's figures: the prediction on the test range, the training curves, the gradient reaching each
 //! step of a long sequence, and training with and without clipping.
 
-use super::{line_panels, Panel, Series, PALETTE};
-use crate::chapters::ch7::Report;
+use super::Report;
 use crate::error::Result;
-use plotters::style::RGBColor;
+use crate::plot::{line_panels, Panel, RGBColor, Series, PALETTE};
 use std::path::Path;
 
 const GREY: RGBColor = RGBColor(160, 160, 160);

@@ -1,0 +1,86 @@
+//! What the chapters' command-line flags share: the optimizer names, and checks that refuse a value the run
+//! could not use before any work starts.
+
+use crate::error::{Error, Result};
+use crate::optim::Kind;
+use clap::{ArgMatches, FromArgMatches};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Optimizer {
+    Sgd,
+    Momentum,
+    Nag,
+    Adagrad,
+    Rmsprop,
+    Adadelta,
+    Adam,
+}
+
+impl Optimizer {
+    pub fn kind(self) -> Kind {
+        match self {
+            Optimizer::Sgd => Kind::Sgd,
+            Optimizer::Momentum => Kind::Momentum,
+            Optimizer::Nag => Kind::Nag,
+            Optimizer::Adagrad => Kind::Adagrad,
+            Optimizer::Rmsprop => Kind::RmsProp,
+            Optimizer::Adadelta => Kind::AdaDelta,
+            Optimizer::Adam => Kind::Adam,
+        }
+    }
+}
+
+/// A flag given on the command line replaces the experiment's default.
+pub fn set<T>(slot: &mut T, flag: Option<T>) {
+    if let Some(v) = flag {
+        *slot = v;
+    }
+}
+
+/// A chapter's flags out of the matches of its command.
+pub fn parse<F: FromArgMatches>(m: &ArgMatches) -> Result<F> {
+    F::from_arg_matches(m).map_err(|e| Error::Config(e.to_string()))
+}
+
+fn number(s: &str) -> std::result::Result<f64, String> {
+    s.parse::<f64>().map_err(|e| format!("{e}"))
+}
+
+/// A learning rate, a clipping threshold: a positive finite number.
+pub fn positive(s: &str) -> std::result::Result<f64, String> {
+    let v = number(s)?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err("expected a positive finite number".into())
+    }
+}
+
+/// A regularisation strength: a finite number, zero or more.
+pub fn non_negative(s: &str) -> std::result::Result<f64, String> {
+    let v = number(s)?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err("expected a finite number, zero or more".into())
+    }
+}
+
+/// A factor applied to the rate every epoch: in `(0, 1]`.
+pub fn factor(s: &str) -> std::result::Result<f64, String> {
+    let v = number(s)?;
+    if v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err("expected a number in (0, 1]".into())
+    }
+}
+
+/// A batch size, a number of epochs, units or layers: at least 1.
+pub fn count(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("expected a whole number of at least 1".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(format!("expected a whole number of at least 1 ({e})")),
+    }
+}

@@ -1,0 +1,98 @@
+//! Points of several classes in 3-D, with a plane through them.
+
+use super::{draw_err, FONT};
+use crate::error::Result;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// One class of points, `(x1, x2, x3)` with `x3` the height.
+pub struct Class3d<'a> {
+    pub name: &'a str,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// A 3-D scatter over the square `ground x ground` of the two ground axes, heights in `height`.
+pub struct Scatter3d<'a> {
+    pub title: &'a str,
+    pub ground: (f64, f64),
+    pub height: (f64, f64),
+    /// The names of x1, x2 and the height axis.
+    pub axis_names: [&'a str; 3],
+    /// The height of the plane above `(x1, x2)`, drawn clamped to `height`.
+    pub plane: &'a dyn Fn(f64, f64) -> f64,
+    pub classes: &'a [Class3d<'a>],
+}
+
+pub fn scatter_3d(path: &Path, size: (u32, u32), s: &Scatter3d) -> Result<()> {
+    let err = draw_err(path);
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(path))?;
+    let (g0, g1) = s.ground;
+    let (lo, hi) = s.height;
+    // plotters' 3-D axes are (x, y, z) with y up: our height is its y.
+    let mut chart = ChartBuilder::on(&root)
+        .caption(s.title, (FONT, 17))
+        .margin(10)
+        .build_cartesian_3d(g0..g1, lo..hi, g0..g1)
+        .map_err(draw_err(path))?;
+    chart.with_projection(|mut p| {
+        p.yaw = 0.6;
+        p.pitch = 0.25;
+        p.scale = 0.8;
+        p.into_matrix()
+    });
+    chart
+        .configure_axes()
+        .x_labels(5)
+        .y_labels(5)
+        .z_labels(5)
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(draw_err(path))?;
+    // plotters draws no titles on 3-D axes: put each name beside the middle of its tick labels.
+    let (mid, span) = ((g0 + g1) / 2.0, g1 - g0);
+    let [n1, n2, n3] = s.axis_names;
+    let axis_names = [
+        (n1, (mid, lo, g1 + 0.22 * span)),
+        (n2, (g1 + 0.16 * span, lo, mid)),
+        (n3, (g0, hi + 0.06 * (hi - lo), g0)),
+    ];
+    chart
+        .draw_series(axis_names.into_iter().map(|(name, at)| {
+            Text::new(name.to_string(), at, (FONT, 15).into_font().color(&BLACK))
+        }))
+        .map_err(draw_err(path))?;
+    let grid: Vec<f64> = (0..=10).map(|i| g0 + i as f64 * (span / 10.0)).collect();
+    chart
+        .draw_series(
+            SurfaceSeries::xoz(grid.iter().copied(), grid.iter().copied(), |x1, x2| {
+                (s.plane)(x1, x2).clamp(lo, hi)
+            })
+            .style(RGBAColor(120, 120, 120, 0.25).filled()),
+        )
+        .map_err(draw_err(path))?;
+    for class in s.classes {
+        let color = class.color;
+        chart
+            .draw_series(
+                class
+                    .points
+                    .iter()
+                    .map(|&(x1, x2, x3)| Circle::new((x1, x3, x2), 3, color.filled())),
+            )
+            .map_err(draw_err(path))?
+            .label(class.name)
+            .legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(draw_err(path))?;
+    root.present().map_err(err)?;
+    Ok(())
+}
