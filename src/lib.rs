@@ -20,8 +20,10 @@
 //! # Ok::<(), zerodl::Error>(())
 //! ```
 //!
-//! Floors, bottom up (nothing imports upward): [`autograd`], [`data`], [`plot`] → [`by_hand`] → [`nn`] →
-//! [`chapters`] → the binaries.
+//! Floors, bottom up (nothing imports upward, and `tests/floors.rs` checks it): [`kernels`] and [`layout`] →
+//! [`autograd`], [`data`], [`plot`] → [`by_hand`] → [`nn`], [`optim`] → [`train`] → [`chapters`] → the
+//! binaries. Every layer and model is an [`nn::Module`] (parameters and buffers by name); every experiment
+//! trains through [`train::train_loop`]; recurrent layers are [`nn::recurrent::Stack`]s of a cell.
 
 pub mod alloc;
 pub mod autograd;

@@ -7,6 +7,7 @@ pub mod batch_norm;
 pub mod conv;
 pub mod conv_fast;
 pub mod fc;
+pub mod lstm;
 pub mod perceptron;
 pub mod pool;
 pub mod pool_fast;

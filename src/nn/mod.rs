@@ -5,6 +5,7 @@ pub mod cnn;
 pub mod conv2d;
 pub mod init;
 pub mod linear;
+pub mod lstm;
 pub mod mlp;
 pub mod module;
 pub mod perceptron;
