@@ -6,6 +6,7 @@ pub mod activation;
 pub mod batch_norm;
 pub mod conv;
 pub mod conv_fast;
+pub mod dropout;
 pub mod fc;
 pub mod lstm;
 pub mod perceptron;

@@ -3,6 +3,7 @@
 pub mod batch_norm;
 pub mod cnn;
 pub mod conv2d;
+pub mod dropout;
 pub mod init;
 pub mod linear;
 pub mod lstm;
