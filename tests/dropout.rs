@@ -106,7 +106,10 @@ fn masks_keep_the_expected_share_per_sample_or_shared() {
     assert!((share - 0.8).abs() < 0.01, "{share}");
     assert_ne!(m.row(0), m.row(1), "each sample gets its own mask");
     let s = hand::mask::<f64>(50, 400, 0.5, true, &mut seeded(3));
-    assert!((0..50).all(|i| s.row(i) == s.row(0)), "the book's variant shares one mask");
+    assert!(
+        (0..50).all(|i| s.row(i) == s.row(0)),
+        "the book's variant shares one mask"
+    );
     assert!((s.row(0).sum() / 400.0 - 0.5).abs() < 0.1);
 }
 
@@ -124,7 +127,10 @@ fn training_scales_to_keep_the_mean_and_inference_is_the_identity() {
     assert_eq!(z, x);
     // A fresh mask each step, from the layer's own seeded generator.
     layer.set_training(true);
-    let (a, b) = (layer.forward(&mut t, x).unwrap(), layer.forward(&mut t, x).unwrap());
+    let (a, b) = (
+        layer.forward(&mut t, x).unwrap(),
+        layer.forward(&mut t, x).unwrap(),
+    );
     let (a, b) = (t.value(a).unwrap(), t.value(b).unwrap());
     assert_ne!(a, b);
 }

@@ -3,7 +3,8 @@
 //! PyTorch script in `../shared/bench/` so the two outputs line up. Also `conv2`: the book's second
 //! convolution (32 → 64 channels, 5x5, 14x14, same padding) forward and backward, naive against fast.
 //! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3), `tape` (10,000 recorded 1x1 ops and their backward: the
-//! tape's own cost per op); the recurrent ones (W4, W5) come with their chapters. The CNN lines carry the peak
+//! tape's own cost per op), `lstm` (W4: 2 stacked LSTM(64) over 30 steps of 4 features, a linear head on the last
+//! step, MSE, Adam); W5 comes with chapter 9. The CNN lines carry the peak
 //! resident memory of the process so far (`peak_rss_mb`). `--threads 1,2` runs one process per thread count.
 
 use clap::Parser;
@@ -12,12 +13,15 @@ use rand::Rng as _;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use zerodl::autograd::Tape;
+use zerodl::by_hand::recurrent::{Merge, StackSpec};
 use zerodl::by_hand::{conv, conv_fast};
 use zerodl::layout::ConvGeom;
 use zerodl::nn::batch_norm::BnImpl;
 use zerodl::nn::cnn::Cnn;
 use zerodl::nn::conv2d::Impl;
-use zerodl::nn::{Activation, Init, Mlp};
+use zerodl::nn::lstm::{Lstm, LstmInit};
+use zerodl::nn::recurrent::RecImpl;
+use zerodl::nn::{Activation, Init, Linear, Mlp, Module};
 use zerodl::optim::{Adam, Optimizer, Sgd};
 use zerodl::rng::seeded;
 use zerodl::train::Classifier;
@@ -29,8 +33,8 @@ static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 #[derive(Parser)]
 #[command(about = "Time training steps of the benchmark workloads")]
 struct Args {
-    /// Comma-separated: mlp, cnn, cnnbn, conv2, tape (the cost of one tiny recorded op).
-    #[arg(long, default_value = "mlp,cnn,cnnbn,conv2,tape")]
+    /// Comma-separated: mlp, cnn, cnnbn, lstm, conv2, tape (the cost of one tiny recorded op).
+    #[arg(long, default_value = "mlp,cnn,cnnbn,lstm,conv2,tape")]
     workloads: String,
     /// Comma-separated batch sizes (default: each workload's own: mlp 64,512; cnn 32,128; conv2 32).
     #[arg(long)]
@@ -164,11 +168,11 @@ fn main() {
         let default: &[usize] = match workload {
             "mlp" => &[64, 512],
             "cnn" | "cnnbn" => &[32, 128],
-            "conv2" => &[32],
+            "conv2" | "lstm" => &[32],
             "tape" => &[1],
             other => {
                 eprintln!(
-                    "bench: unknown workload {other:?} (known: mlp, cnn, cnnbn, conv2, tape)"
+                    "bench: unknown workload {other:?} (known: mlp, cnn, cnnbn, lstm, conv2, tape)"
                 );
                 std::process::exit(2);
             }
@@ -199,6 +203,44 @@ fn main() {
                         train_step(&mut tape, &model, &mut opt, &x, &labels)
                     });
                     json!({"workload": "mlp", "batch": batch, "threads": nthreads,
+                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
+                }
+                "lstm" => {
+                    let mut tape = Tape::new();
+                    let (steps, features, hidden) = (30, 4, 64);
+                    let spec = StackSpec {
+                        input: features,
+                        hidden,
+                        layers: 2,
+                        bidirectional: false,
+                        merge: Merge::PerLayer,
+                    };
+                    // PyTorch's default initialisation range, U(-1/√H, 1/√H).
+                    let init = LstmInit::Uniform {
+                        a: 1.0 / (hidden as f64).sqrt(),
+                        forget_bias: 0.0,
+                    };
+                    let lstm =
+                        Lstm::lstm(&mut tape, spec, init, RecImpl::Fused, &mut rng).expect("spec");
+                    let head = Linear::new(&mut tape, hidden, 1, Init::Xavier, &mut rng);
+                    let mut params = lstm.params();
+                    params.extend(head.params());
+                    let (x, y) = (random(batch, steps * features, 2), random(batch, 1, 3));
+                    let mut opt = Adam::new(1e-3);
+                    let (med, min, max, runs) = time(args.seconds, || {
+                        tape.reset();
+                        let xv = tape.constant(x.clone());
+                        let yv = tape.constant(y.clone());
+                        let out = lstm.forward(&mut tape, xv).expect("shapes fit");
+                        let last = tape
+                            .slice_cols(out, (steps - 1) * hidden, hidden)
+                            .expect("the last step");
+                        let p = head.forward(&mut tape, last).expect("shapes fit");
+                        let loss = tape.mse(p, yv).expect("shapes fit");
+                        let mut g = tape.backward(loss).expect("scalar loss");
+                        opt.step(&mut tape, &mut g, &params).expect("parameters");
+                    });
+                    json!({"workload": "lstm", "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
                 }
                 "tape" => {

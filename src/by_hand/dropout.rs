@@ -25,13 +25,25 @@ pub fn check_keep(keep: f64) -> Result<()> {
 
 /// A 0/1 mask for `rows x cols` activations: a fresh draw per entry (every sample its own mask), or, with
 /// `shared`, one `1 x cols` row for the whole batch (the book's variant).
-pub fn mask<T: Real>(rows: usize, cols: usize, keep: f64, shared: bool, rng: &mut Rng) -> DMatrix<T> {
+pub fn mask<T: Real>(
+    rows: usize,
+    cols: usize,
+    keep: f64,
+    shared: bool,
+    rng: &mut Rng,
+) -> DMatrix<T> {
     let draw_rows = if shared { 1 } else { rows };
     // Drawn row by row so that the mask of the first examples does not depend on the batch size.
     let drawn = DMatrix::from_row_iterator(
         draw_rows,
         cols,
-        (0..draw_rows * cols).map(|_| if rng.random::<f64>() < keep { T::one() } else { T::zero() }),
+        (0..draw_rows * cols).map(|_| {
+            if rng.random::<f64>() < keep {
+                T::one()
+            } else {
+                T::zero()
+            }
+        }),
     );
     if shared {
         DMatrix::from_fn(rows, cols, |_, j| drawn[(0, j)])
@@ -45,7 +57,10 @@ fn check<T: Real>(x: &DMatrix<T>, mask: &DMatrix<T>, keep: f64) -> Result<()> {
     if x.shape() != mask.shape() {
         return Err(Error::shape(
             "dropout",
-            &[Shape(x.nrows(), x.ncols()), Shape(mask.nrows(), mask.ncols())],
+            &[
+                Shape(x.nrows(), x.ncols()),
+                Shape(mask.nrows(), mask.ncols()),
+            ],
             "a mask of the input's shape",
         ));
     }

@@ -11,6 +11,7 @@
 
 use super::recurrent::Cell;
 use crate::error::{Error, Result, Shape};
+use crate::kernels::{gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 
@@ -68,26 +69,28 @@ impl<T: Real> Cell<T> for LstmCell<T> {
     ) -> (Vec<DMatrix<T>>, LstmCache<T>) {
         let (n, h) = (x_t.nrows(), self.hidden());
         let mut z = DMatrix::zeros(n, 4 * h);
-        z.gemm(T::one(), x_t, &self.wx, T::zero());
+        product(x_t, false, &self.wx, false, T::zero(), &mut z);
         if let Some([h_prev, _]) = prev {
-            z.gemm(T::one(), h_prev, &self.wh, T::one());
+            product(h_prev, false, &self.wh, false, T::one(), &mut z);
         }
         for mut row in z.row_iter_mut() {
             row += &self.b;
         }
-        // Gates i, f, o through the sigmoid, the candidate g through tanh.
+        // Column-major storage keeps each gate's block contiguous: i, f, o through the sigmoid, g through tanh.
         let mut gates = z;
-        gates
-            .columns_mut(0, 3 * h)
-            .apply(|v| *v = T::one() / (T::one() + (-*v).exp()));
-        gates.columns_mut(3 * h, h).apply(|v| *v = v.tanh());
-        let gate = |k: usize| gates.columns(k * h, h);
-        let mut c = gate(0).component_mul(&gate(3));
-        if let Some([_, c_prev]) = prev {
-            c += gate(1).component_mul(c_prev);
+        let nh = n * h;
+        let (ifo, g) = gates.as_mut_slice().split_at_mut(3 * nh);
+        ifo.iter_mut()
+            .for_each(|v| *v = T::one() / (T::one() + (-*v).exp()));
+        g.iter_mut().for_each(|v| *v = v.tanh());
+        let [i, f, o, g] = blocks(gates.as_slice(), nh);
+        let mut c = DMatrix::zeros(n, h);
+        for (k, ck) in c.as_mut_slice().iter_mut().enumerate() {
+            let kept = prev.map_or(T::zero(), |p| f[k] * p[1].as_slice()[k]);
+            *ck = kept + i[k] * g[k];
         }
         let tanh_c = c.map(|v| v.tanh());
-        let h_t = gate(2).component_mul(&tanh_c);
+        let h_t = DMatrix::from_iterator(n, h, o.iter().zip(tanh_c.iter()).map(|(&o, &t)| o * t));
         (vec![h_t, c], LstmCache { gates, tanh_c })
     }
     // ANCHOR_END: lstm_step
@@ -100,40 +103,41 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         _states: &[DMatrix<T>],
         cache: &LstmCache<T>,
         d_states: Vec<DMatrix<T>>,
-        g: &mut Self,
+        grads: &mut Self,
     ) -> (DMatrix<T>, Vec<DMatrix<T>>) {
-        let h = self.hidden();
-        let [dh, dc_next] = <[DMatrix<T>; 2]>::try_from(d_states).expect("two states");
-        let gate = |k: usize| cache.gates.columns(k * h, h);
-        let (i, f, o, gg) = (gate(0), gate(1), gate(2), gate(3));
+        let (n, h) = (x_t.nrows(), self.hidden());
+        let nh = n * h;
+        let [dh, mut dc] = <[DMatrix<T>; 2]>::try_from(d_states).expect("two states");
+        let [i, f, o, g] = blocks(cache.gates.as_slice(), nh);
+        let (tc, dh) = (cache.tanh_c.as_slice(), dh.as_slice());
+        let c_prev = prev.map(|p| p[1].as_slice());
         let one = T::one();
-        // δc = δc' + δh ⊙ o ⊙ (1 - tanh² c)
-        let mut dc = dc_next;
-        for (k, v) in dc.iter_mut().enumerate() {
-            let tc = cache.tanh_c[k];
-            *v += dh[k] * o[k] * (one - tc * tc);
+        let mut dz = DMatrix::zeros(n, 4 * h);
+        {
+            let (di, rest) = dz.as_mut_slice().split_at_mut(nh);
+            let (df, rest) = rest.split_at_mut(nh);
+            let (d_o, dg) = rest.split_at_mut(nh);
+            for (k, dck) in dc.as_mut_slice().iter_mut().enumerate() {
+                // δc = δc' + δh ⊙ o ⊙ (1 - tanh² c); then each gate through its own derivative.
+                *dck += dh[k] * o[k] * (one - tc[k] * tc[k]);
+                di[k] = *dck * g[k] * i[k] * (one - i[k]);
+                df[k] = c_prev.map_or(T::zero(), |c| *dck * c[k] * f[k] * (one - f[k]));
+                d_o[k] = dh[k] * tc[k] * o[k] * (one - o[k]);
+                dg[k] = *dck * i[k] * (one - g[k] * g[k]);
+            }
         }
-        let mut dz = DMatrix::zeros(dh.nrows(), 4 * h);
-        for k in 0..dh.len() {
-            let (r, col) = (k % dh.nrows(), k / dh.nrows());
-            let c_prev = prev.map_or(T::zero(), |p| p[1][k]);
-            let (di, df) = (dc[k] * gg[k], dc[k] * c_prev);
-            let (do_, dg) = (dh[k] * cache.tanh_c[k], dc[k] * i[k]);
-            dz[(r, col)] = di * i[k] * (one - i[k]);
-            dz[(r, h + col)] = df * f[k] * (one - f[k]);
-            dz[(r, 2 * h + col)] = do_ * o[k] * (one - o[k]);
-            dz[(r, 3 * h + col)] = dg * (one - gg[k] * gg[k]);
-        }
-        let dc_prev = dc.component_mul(&f);
-        g.wx.gemm_tr(one, x_t, &dz, one);
+        let dc_prev = DMatrix::from_iterator(n, h, dc.iter().zip(f).map(|(&d, &f)| d * f));
+        product(x_t, true, &dz, false, one, &mut grads.wx);
         if let Some([h_prev, _]) = prev {
-            g.wh.gemm_tr(one, h_prev, &dz, one);
+            product(h_prev, true, &dz, false, one, &mut grads.wh);
         }
         for (j, col) in dz.column_iter().enumerate() {
-            g.b[j] += col.sum();
+            grads.b[j] += col.sum();
         }
-        let dx_t = &dz * self.wx.transpose();
-        let dh_prev = &dz * self.wh.transpose();
+        let mut dx_t = DMatrix::zeros(n, self.input());
+        product(&dz, false, &self.wx, true, T::zero(), &mut dx_t);
+        let mut dh_prev = DMatrix::zeros(n, h);
+        product(&dz, false, &self.wh, true, T::zero(), &mut dh_prev);
         (dx_t, vec![dh_prev, dc_prev])
     }
     // ANCHOR_END: lstm_step_backward
@@ -150,4 +154,42 @@ impl<T: Real> Cell<T> for LstmCell<T> {
     fn matrices(&self) -> Vec<&DMatrix<T>> {
         vec![&self.wx, &self.wh, &self.b]
     }
+}
+
+/// The four gate blocks `[i | f | o | g]` of an `N x 4H` column-major matrix, each `N·H` contiguous entries.
+fn blocks<T: Real>(m: &[T], nh: usize) -> [&[T]; 4] {
+    let (i, rest) = m.split_at(nh);
+    let (f, rest) = rest.split_at(nh);
+    let (o, g) = rest.split_at(nh);
+    [i, f, o, g]
+}
+
+/// `C ← op(A) op(B) + β C` through the crate's product kernel (operands read through their strides, so a
+/// transpose costs no copy).
+fn product<T: Real>(
+    a: &DMatrix<T>,
+    ta: bool,
+    b: &DMatrix<T>,
+    tb: bool,
+    beta: T,
+    c: &mut DMatrix<T>,
+) {
+    let (m, k) = if ta {
+        (a.ncols(), a.nrows())
+    } else {
+        a.shape()
+    };
+    let n = if tb { b.nrows() } else { b.ncols() };
+    debug_assert_eq!(c.shape(), (m, n));
+    let ldc = c.nrows();
+    gemm_strided(
+        m,
+        k,
+        n,
+        Strided::of(a, ta),
+        Strided::of(b, tb),
+        beta,
+        c.as_mut_slice(),
+        ldc,
+    );
 }

@@ -51,7 +51,13 @@ impl Dropout {
             return Ok(x);
         }
         let (n, f) = tape.value(x)?.shape();
-        let mask = hand::mask(n, f, self.keep, self.shared_mask, &mut self.rng.borrow_mut());
+        let mask = hand::mask(
+            n,
+            f,
+            self.keep,
+            self.shared_mask,
+            &mut self.rng.borrow_mut(),
+        );
         self.forward_with_mask(tape, x, mask)
     }
 
