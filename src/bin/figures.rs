@@ -29,6 +29,9 @@ fn run(dir: &Path, full: bool) -> zerodl::Result<Vec<PathBuf>> {
     if let Some(line) = out.skipped_without_data() {
         eprintln!("{line}");
     }
+    for line in out.skipped_other() {
+        eprintln!("{line}");
+    }
     Ok(out.written().to_vec())
 }
 

@@ -3,6 +3,7 @@
 //! binary tells the reader which were skipped and why.
 
 use crate::data::mnist::Mnist;
+use crate::error::{Error, Result};
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,8 @@ pub struct Figures<'a> {
     full: bool,
     without_data: Vec<String>,
     not_full: Vec<String>,
+    /// Figures skipped for want of another dataset, each with its reason.
+    other_skips: Vec<String>,
     kept: HashMap<&'static str, Box<dyn Any>>,
 }
 
@@ -27,6 +30,7 @@ impl<'a> Figures<'a> {
             full,
             without_data: Vec::new(),
             not_full: Vec::new(),
+            other_skips: Vec::new(),
             kept: HashMap::new(),
         }
     }
@@ -47,6 +51,24 @@ impl<'a> Figures<'a> {
                 None
             }
         }
+    }
+
+    /// A dataset other than MNIST, loaded by `load`; if it is missing, `None` after noting that `what` is
+    /// skipped and why. Any other error (a damaged file) stops the run.
+    pub fn dataset<T>(&mut self, what: &str, load: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
+        match load() {
+            Ok(v) => Ok(Some(v)),
+            Err(e @ Error::MissingData { .. }) => {
+                self.other_skips.push(format!("skipped {what}: {e}"));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What was skipped for want of a dataset other than MNIST, one line each.
+    pub fn skipped_other(&self) -> &[String] {
+        &self.other_skips
     }
 
     /// Whether the long runs are wanted (`--full`); if not, notes that `what` is skipped.

@@ -11,6 +11,7 @@ pub mod ch3;
 pub mod ch5;
 pub mod ch6;
 pub mod ch7;
+pub mod ch8;
 pub mod figures;
 pub mod flags;
 pub mod optimizers;
@@ -46,6 +47,7 @@ pub static REGISTRY: &[&dyn Chapter] = &[
     &ch5::chapter::Ch5,
     &ch6::chapter::Ch6,
     &ch7::chapter::Ch7,
+    &ch8::chapter::Ch8,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Chapter> {
