@@ -1,6 +1,7 @@
 //! Data: generated sets and the real datasets under the data root (`ZERODL_DATA`, default `data/`).
 
 pub mod batch;
+pub mod csi300;
 pub mod curve;
 pub mod download;
 pub mod idx;
