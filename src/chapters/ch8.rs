@@ -49,6 +49,9 @@ pub struct Settings {
     pub origins: usize,
     /// Evaluate on the validation windows every this many steps (and at the end).
     pub eval_every: usize,
+    /// Predict each close as a change from the window's last close (in units of the close's scale) instead
+    /// of its level: a model that learns nothing then forecasts persistence, not the training span's mean.
+    pub relative: bool,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             val_share: 0.15,
             origins: 3,
             eval_every: 50,
+            relative: false,
         }
     }
 }
@@ -95,14 +99,19 @@ impl Settings {
             return bad("batch, epochs and eval_every must be at least 1".into());
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("learning rate must be a positive number, got {}", self.lr));
+            return bad(format!(
+                "learning rate must be a positive number, got {}",
+                self.lr
+            ));
         }
         if !(self.keep > 0.0 && self.keep <= 1.0) {
             return bad(format!("keep must be in (0, 1], got {}", self.keep));
         }
         let shares = self.train_share > 0.0 && self.val_share > 0.0;
         if !(shares && self.train_share + self.val_share < 1.0) {
-            return bad("train and validation shares must be positive and leave a test span".into());
+            return bad(
+                "train and validation shares must be positive and leave a test span".into(),
+            );
         }
         Ok(())
     }
@@ -163,7 +172,17 @@ fn windows(days: &[[f64; FEATURES]], sc: &Scaling, s: &Settings, starts: Vec<usi
     let inputs = DMatrix::from_fn(starts.len(), w * FEATURES, |i, k| {
         scaled[starts[i] + k / FEATURES][k % FEATURES] as f32
     });
-    let targets = DMatrix::from_fn(starts.len(), h, |i, k| scaled[starts[i] + w + k][0] as f32);
+    let targets = DMatrix::from_fn(starts.len(), h, |i, k| {
+        let (st, base) = (
+            starts[i],
+            if s.relative {
+                days[starts[i] + w - 1][0]
+            } else {
+                sc.mean[0]
+            },
+        );
+        ((days[st + w + k][0] - base) / sc.scale[0]) as f32
+    });
     let last_close = starts.iter().map(|&i| days[i + w - 1][0]).collect();
     Windows {
         starts,
@@ -278,7 +297,12 @@ fn score(pred: &[Vec<f64>], w: &Windows, days: &[[f64; FEATURES]], s: &Settings)
     let actual = |i: usize, k: usize| days[w.starts[i] + s.window + k][0];
     let per_h = |f: &dyn Fn(f64) -> f64| {
         (0..s.horizon)
-            .map(|k| (0..pred.len()).map(|i| f(pred[i][k] - actual(i, k))).sum::<f64>() / n)
+            .map(|k| {
+                (0..pred.len())
+                    .map(|i| f(pred[i][k] - actual(i, k)))
+                    .sum::<f64>()
+                    / n
+            })
             .collect::<Vec<_>>()
     };
     let rmse = per_h(&|e| e * e).into_iter().map(f64::sqrt).collect();
@@ -298,9 +322,14 @@ fn score(pred: &[Vec<f64>], w: &Windows, days: &[[f64; FEATURES]], s: &Settings)
     }
 }
 
-fn to_points(p: &DMatrix<f32>, sc: &Scaling) -> Vec<Vec<f64>> {
+/// Predictions in index points: levels, or changes added to each window's last close.
+fn to_points(p: &DMatrix<f32>, sc: &Scaling, w: &Windows, relative: bool) -> Vec<Vec<f64>> {
     p.row_iter()
-        .map(|r| r.iter().map(|&v| sc.close(v as f64)).collect())
+        .zip(&w.last_close)
+        .map(|(r, &last)| {
+            let base = if relative { last } else { sc.mean[0] };
+            r.iter().map(|&v| base + v as f64 * sc.scale[0]).collect()
+        })
         .collect()
 }
 
@@ -309,13 +338,17 @@ fn to_points(p: &DMatrix<f32>, sc: &Scaling) -> Vec<Vec<f64>> {
 pub fn linear_forecast(train: &Windows, on: &Windows) -> Result<DMatrix<f64>> {
     let with_one = |w: &Windows| {
         let (m, k) = w.inputs.shape();
-        DMatrix::<f64>::from_fn(m, k + 1, |i, j| {
-            if j < k {
-                w.inputs[(i, j)] as f64
-            } else {
-                1.0
-            }
-        })
+        DMatrix::<f64>::from_fn(
+            m,
+            k + 1,
+            |i, j| {
+                if j < k {
+                    w.inputs[(i, j)] as f64
+                } else {
+                    1.0
+                }
+            },
+        )
     };
     let y = train.targets.map(|v| v as f64);
     let coef = with_one(train)
@@ -335,6 +368,9 @@ pub struct Fold {
     pub model: Scores,
     pub persistence: Scores,
     pub linear: Scores,
+    /// Share of test windows whose close rose over the horizon: the direction score of always saying "up"
+    /// (persistence predicts no move, so it has no direction).
+    pub up_share: f64,
     /// `(step, mean training loss since the last point, validation MSE)`, on the scaled closes.
     pub curve: Vec<(usize, f64, f64)>,
     /// Test windows' starts and the model's predictions in index points.
@@ -343,6 +379,7 @@ pub struct Fold {
     pub steps: usize,
 }
 
+#[derive(Debug)]
 pub struct Report {
     pub settings: Settings,
     /// The main split (its last span is the test span; in the book's setup, the training windows).
@@ -428,21 +465,34 @@ fn fold(
         ..LoopConfig::default()
     };
     let mut opt = Adam::new(s.lr);
-    let run = train_loop(&mut tape, &model, &mut opt, batches, &cfg, &mut forward, &mut after)?;
+    let run = train_loop(
+        &mut tape,
+        &model,
+        &mut opt,
+        batches,
+        &cfg,
+        &mut forward,
+        &mut after,
+    )?;
 
-    let predictions = to_points(&predict(&mut tape, &model, &test)?, &sc);
+    let predictions = to_points(&predict(&mut tape, &model, &test)?, &sc, &test, s.relative);
     let persistence: Vec<Vec<f64>> = test
         .last_close
         .iter()
         .map(|&c| vec![c; s.horizon])
         .collect();
-    let linear = to_points(&linear_forecast(&train, &test)?.map(|v| v as f32), &sc);
+    let linear = linear_forecast(&train, &test)?.map(|v| v as f32);
+    let linear = to_points(&linear, &sc, &test, s.relative);
+    let last = s.window + s.horizon - 1;
+    let ups = test.starts.iter().zip(&test.last_close);
+    let up = ups.filter(|&(&st, &c)| days[st + last][0] > c).count();
     Ok(Fold {
         origin: val_end,
         test_windows: test.starts.len(),
         model: score(&predictions, &test, days, s),
         persistence: score(&persistence, &test, days, s),
         linear: score(&linear, &test, days, s),
+        up_share: up as f64 / test.starts.len() as f64,
         curve,
         starts: test.starts.clone(),
         predictions,

@@ -55,7 +55,11 @@ impl<'a> Figures<'a> {
 
     /// A dataset other than MNIST, loaded by `load`; if it is missing, `None` after noting that `what` is
     /// skipped and why. Any other error (a damaged file) stops the run.
-    pub fn dataset<T>(&mut self, what: &str, load: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
+    pub fn dataset<T>(
+        &mut self,
+        what: &str,
+        load: impl FnOnce() -> Result<T>,
+    ) -> Result<Option<T>> {
         match load() {
             Ok(v) => Ok(Some(v)),
             Err(e @ Error::MissingData { .. }) => {

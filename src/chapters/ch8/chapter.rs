@@ -39,6 +39,10 @@ struct Flags {
     /// Forget-gate bias at initialisation (default 0, the book's; 1 is the usual advice).
     #[arg(long)]
     forget_bias: Option<f64>,
+    /// Predict changes from the window's last close instead of levels (an option of ours; the book predicts
+    /// levels).
+    #[arg(long)]
+    relative: bool,
     /// Extra test origins of the rolling-origin evaluation (default 3; honest setup only).
     #[arg(long, conflicts_with = "book_setup")]
     origins: Option<usize>,
@@ -58,18 +62,24 @@ fn scores(f: &Fold) -> Value {
                "rmse": s.rmse, "mae": s.mae})
     };
     json!({"origin_day": f.origin, "test_windows": f.test_windows, "model": one(&f.model),
-           "persistence": one(&f.persistence), "linear": one(&f.linear)})
+           "persistence": one(&f.persistence), "linear": one(&f.linear),
+           "always_up_direction_accuracy": f.up_share})
 }
 
 /// The JSON line of a run.
 pub fn report_json(r: &Report) -> Value {
     let s = &r.settings;
     let rolling: Vec<Value> = r.rolling.iter().map(scores).collect();
-    let beat = r.rolling.iter().chain([&r.main]).filter(|f| f.model.mean_rmse() < f.persistence.mean_rmse()).count();
+    let beat = r
+        .rolling
+        .iter()
+        .chain([&r.main])
+        .filter(|f| f.model.mean_rmse() < f.persistence.mean_rmse())
+        .count();
     json!({"experiment": "ch8", "setup": if s.book_setup { "book" } else { "honest" },
            "evaluated_on": if s.book_setup { "the training windows (in-sample, as the book does)" } else { "the test span" },
            "days": r.days, "epochs": s.epochs, "steps": r.main.steps, "hidden": s.hidden, "layers": s.layers,
-           "keep": s.keep, "lr": s.lr, "test": scores(&r.main), "rolling_origins": rolling,
+           "keep": s.keep, "lr": s.lr, "targets": if s.relative { "changes from the last close" } else { "levels (the book's)" }, "test": scores(&r.main), "rolling_origins": rolling,
            "splits_where_lstm_beats_persistence": format!("{beat} of {}", r.rolling.len() + 1),
            "seconds": r.seconds})
 }
@@ -105,6 +115,7 @@ impl Chapter for Ch8 {
         set(&mut s.keep, f.keep);
         set(&mut s.forget_bias, f.forget_bias);
         set(&mut s.origins, f.origins);
+        s.relative |= f.relative;
         s.validate()?;
         let series = csi300::load()?;
         let r = run(&days(&series), &s, progress)?;

@@ -11,7 +11,10 @@ const GREY: RGBColor = RGBColor(120, 120, 120);
 
 /// The real close over the days a fold's test windows predict.
 fn real_path(f: &Fold, closes: &[f64], window: usize, horizon: usize) -> Vec<(f64, f64)> {
-    let (first, last) = (f.starts[0] + window, f.starts[f.starts.len() - 1] + window + horizon);
+    let (first, last) = (
+        f.starts[0] + window,
+        f.starts[f.starts.len() - 1] + window + horizon,
+    );
     (first..last).map(|d| (d as f64, closes[d])).collect()
 }
 
@@ -67,7 +70,11 @@ pub fn origins(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
         let origin = f.starts[i] + w;
         let mut pts = vec![((origin - 1) as f64, closes[origin - 1])];
         pts.extend((0..h).map(|d| ((origin + d) as f64, f.predictions[i][d])));
-        let name = if k == 0 { "LSTM, 20 days from an origin" } else { "" };
+        let name = if k == 0 {
+            "LSTM, 20 days from an origin"
+        } else {
+            ""
+        };
         series.push(line(name, PALETTE[3], false, pts));
     }
     line_panels(
@@ -87,13 +94,21 @@ pub fn origins(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
 pub fn horizon_error(r: &Report, path: &Path) -> Result<()> {
     let f = &r.main;
     let per = |v: &[f64]| -> Vec<(f64, f64)> {
-        v.iter().enumerate().map(|(k, &e)| ((k + 1) as f64, e)).collect()
+        v.iter()
+            .enumerate()
+            .map(|(k, &e)| ((k + 1) as f64, e))
+            .collect()
     };
     let three = |pick: &dyn Fn(&super::Scores) -> Vec<f64>| {
         vec![
             line("LSTM", PALETTE[0], false, per(&pick(&f.model))),
             line("persistence", GREY, true, per(&pick(&f.persistence))),
-            line("linear on the window", PALETTE[1], false, per(&pick(&f.linear))),
+            line(
+                "linear on the window",
+                PALETTE[1],
+                false,
+                per(&pick(&f.linear)),
+            ),
         ]
     };
     line_panels(
