@@ -13,6 +13,7 @@ pub mod ch6;
 pub mod ch7;
 pub mod figures;
 pub mod flags;
+pub mod long_lag;
 pub mod optimizers;
 
 pub use figures::Figures;
