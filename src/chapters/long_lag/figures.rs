@@ -69,14 +69,15 @@ fn distance_series(curves: &[(String, &[f64])]) -> Vec<Series> {
             points: norms
                 .iter()
                 .enumerate()
-                .map(|(d, &g)| (d as f64, g.max(1e-30).log10()))
+                .map(|(d, &g)| (d as f64, if g > 0.0 { g.log10() } else { f64::NAN }))
                 .collect(),
         })
         .collect()
 }
 
 /// `ch8_gradient_distance.svg`: `log10 ‖∂L/∂x_{T-k}‖` against the distance `k`, at initialisation (one
-/// line per cell and forget bias) and, when a report is given, after training on the adding problem.
+/// line per cell and forget bias) and, when a report is given, after training on the adding problem. A
+/// norm that underflowed f32 to 0 is left out rather than drawn at an invented floor.
 pub fn gradient_distance(
     at_init: &[GradientCurve],
     trained: Option<&Report>,
