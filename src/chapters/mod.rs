@@ -14,6 +14,7 @@ pub mod ch7;
 pub mod ch8;
 pub mod figures;
 pub mod flags;
+pub mod long_lag;
 pub mod optimizers;
 
 pub use figures::Figures;
