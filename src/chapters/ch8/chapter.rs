@@ -2,7 +2,7 @@
 
 use super::{figures, run, Fold, Report, Settings, FEATURES};
 use crate::chapters::flags::{self, set};
-use crate::chapters::{Chapter, Figures};
+use crate::chapters::{long_lag, Chapter, Figures};
 use crate::data::csi300;
 use crate::error::Result;
 use crate::train::Progress;
@@ -123,6 +123,18 @@ impl Chapter for Ch8 {
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {
+        // Why the LSTM exists: the long-lag task and the gradient by distance need no data.
+        let ll = long_lag::run(&long_lag::Settings::default(), &mut |_, _| {})?;
+        for m in [&ll.rnn, &ll.lstm] {
+            println!(
+                "ch8: adding problem, T = {}: {} test MSE {:.5} (always 1.0: {:.4}), {:.1} s",
+                ll.len, m.name, m.test_mse, ll.baseline_mse, m.seconds
+            );
+        }
+        let curves = long_lag::gradient_at_init(&long_lag::GradientSettings::default())?;
+        long_lag::figures::long_lag(&ll, &out.file("ch8_long_lag.svg"))?;
+        long_lag::figures::gradient_distance(&curves, Some(&ll), &out.file("ch8_gradient_distance.svg"))?;
+
         let Some(series) = out.dataset("the chapter 8 CSI-300 figures", csi300::load)? else {
             return Ok(());
         };
