@@ -11,6 +11,7 @@
 
 use super::recurrent::Cell;
 use crate::error::{Error, Result, Shape};
+use crate::kernels::act::{sigmoid_in_place, tanh_in_place};
 use crate::kernels::{gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -67,30 +68,34 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         x_t: &DMatrix<T>,
         prev: Option<&[DMatrix<T>]>,
     ) -> (Vec<DMatrix<T>>, LstmCache<T>) {
+        // The layer hands the step `x_t W_x` (see `input_weight`).
         let (n, h) = (x_t.nrows(), self.hidden());
-        let mut z = DMatrix::zeros(n, 4 * h);
-        product(x_t, false, &self.wx, false, T::zero(), &mut z);
+        let mut z = x_t.clone();
         if let Some([h_prev, _]) = prev {
             product(h_prev, false, &self.wh, false, T::one(), &mut z);
         }
-        for mut row in z.row_iter_mut() {
-            row += &self.b;
+        // Column by column: each column of the column-major `z` is contiguous.
+        for (col, &bj) in z.as_mut_slice().chunks_mut(n).zip(self.b.as_slice()) {
+            col.iter_mut().for_each(|v| *v += bj);
         }
         // Column-major storage keeps each gate's block contiguous: i, f, o through the sigmoid, g through tanh.
         let mut gates = z;
         let nh = n * h;
         let (ifo, g) = gates.as_mut_slice().split_at_mut(3 * nh);
-        ifo.iter_mut()
-            .for_each(|v| *v = T::one() / (T::one() + (-*v).exp()));
-        g.iter_mut().for_each(|v| *v = v.tanh());
+        sigmoid_in_place(ifo);
+        tanh_in_place(g);
         let [i, f, o, g] = blocks(gates.as_slice(), nh);
         let mut c = DMatrix::zeros(n, h);
         for (k, ck) in c.as_mut_slice().iter_mut().enumerate() {
             let kept = prev.map_or(T::zero(), |p| f[k] * p[1].as_slice()[k]);
             *ck = kept + i[k] * g[k];
         }
-        let tanh_c = c.map(|v| v.tanh());
-        let h_t = DMatrix::from_iterator(n, h, o.iter().zip(tanh_c.iter()).map(|(&o, &t)| o * t));
+        let mut tanh_c = c.clone();
+        tanh_in_place(tanh_c.as_mut_slice());
+        let mut h_t = DMatrix::zeros(n, h);
+        for ((hk, &ok), &tk) in h_t.as_mut_slice().iter_mut().zip(o).zip(tanh_c.as_slice()) {
+            *hk = ok * tk;
+        }
         (vec![h_t, c], LstmCache { gates, tanh_c })
     }
     // ANCHOR_END: lstm_step
@@ -98,14 +103,14 @@ impl<T: Real> Cell<T> for LstmCell<T> {
     // ANCHOR: lstm_step_backward
     fn step_backward(
         &self,
-        x_t: &DMatrix<T>,
+        xw_t: &DMatrix<T>,
         prev: Option<&[DMatrix<T>]>,
         _states: &[DMatrix<T>],
         cache: &LstmCache<T>,
         d_states: Vec<DMatrix<T>>,
         grads: &mut Self,
     ) -> (DMatrix<T>, Vec<DMatrix<T>>) {
-        let (n, h) = (x_t.nrows(), self.hidden());
+        let (n, h) = (xw_t.nrows(), self.hidden());
         let nh = n * h;
         let [dh, mut dc] = <[DMatrix<T>; 2]>::try_from(d_states).expect("two states");
         let [i, f, o, g] = blocks(cache.gates.as_slice(), nh);
@@ -126,21 +131,32 @@ impl<T: Real> Cell<T> for LstmCell<T> {
                 dg[k] = *dck * i[k] * (one - g[k] * g[k]);
             }
         }
-        let dc_prev = DMatrix::from_iterator(n, h, dc.iter().zip(f).map(|(&d, &f)| d * f));
-        product(x_t, true, &dz, false, one, &mut grads.wx);
-        if let Some([h_prev, _]) = prev {
-            product(h_prev, true, &dz, false, one, &mut grads.wh);
+        let mut dc_prev = DMatrix::zeros(n, h);
+        for ((p, &d), &fk) in dc_prev.as_mut_slice().iter_mut().zip(dc.as_slice()).zip(f) {
+            *p = d * fk;
         }
+        // dW_h is formed by the layer after the sweep (see `recurrent_weight_grad`).
         for (j, col) in dz.column_iter().enumerate() {
             grads.b[j] += col.sum();
         }
-        let mut dx_t = DMatrix::zeros(n, self.input());
-        product(&dz, false, &self.wx, true, T::zero(), &mut dx_t);
         let mut dh_prev = DMatrix::zeros(n, h);
         product(&dz, false, &self.wh, true, T::zero(), &mut dh_prev);
-        (dx_t, vec![dh_prev, dc_prev])
+        // δZ is also the gradient of `x_t W_x`: the layer turns it into dW_x and dx_t for all steps at once.
+        (dz, vec![dh_prev, dc_prev])
     }
     // ANCHOR_END: lstm_step_backward
+
+    fn input_weight(&self) -> Option<&DMatrix<T>> {
+        Some(&self.wx)
+    }
+
+    fn input_weight_grad<'a>(&self, grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
+        Some(&mut grads.wx)
+    }
+
+    fn recurrent_weight_grad<'a>(&self, grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
+        Some(&mut grads.wh)
+    }
 
     fn zeros_like(&self) -> Self {
         let z = |m: &DMatrix<T>| DMatrix::zeros(m.nrows(), m.ncols());

@@ -53,6 +53,27 @@ pub trait Cell<T: Real>: Clone {
         grads: &mut Self,
     ) -> (DMatrix<T>, Vec<DMatrix<T>>);
 
+    /// `W_x`, for a cell whose step starts with the input product `x_t W_x` and reads `x_t` nowhere else. The
+    /// layer then computes that product for all steps at once, hands each step its rows of it in place of
+    /// `x_t`, takes back the gradient of those rows, and forms `dW_x` and `dx` from all steps in two products
+    /// after the sweep: the same sums, a few large products instead of many small ones. `None` (the default):
+    /// the step reads `x_t` and derives `dx_t` itself.
+    fn input_weight(&self) -> Option<&DMatrix<T>> {
+        None
+    }
+
+    /// Where `dW_x` accumulates, for a cell whose [`Cell::input_weight`] is `Some`.
+    fn input_weight_grad<'a>(&self, _grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
+        None
+    }
+
+    /// For a cell with [`Cell::input_weight`] whose step also adds `h_{t-1} W_h` to that same pre-activation:
+    /// where `dW_h` accumulates. The layer then forms `dW_h = Σ_t h_{t-1}ᵀ δ_t` after the sweep in one product,
+    /// and the step leaves `W_h`'s gradient alone.
+    fn recurrent_weight_grad<'a>(&self, _grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
+        None
+    }
+
     /// Zeros shaped like the weights: where gradients accumulate.
     fn zeros_like(&self) -> Self;
 
@@ -106,6 +127,57 @@ pub struct LayerCache<T: Real, C: Cell<T>> {
     pub states: Vec<Vec<DMatrix<T>>>,
     pub caches: Vec<C::Cache>,
     pub init: Option<Vec<DMatrix<T>>>,
+    /// `x_t W_x` of every step, stacked (`(T·N) x G`, rows `t·N ..`), for cells that hand the layer `W_x`.
+    pub projected: Option<DMatrix<T>>,
+}
+
+/// The steps of `x: N x (T·D)` stacked as rows: `(T·N) x D`, rows `t·N .. (t+1)·N` = `x_t`.
+/// Column by column, each a contiguous run in both layouts, so the copies are plain slice copies.
+fn stack_steps<T: Real>(x: &DMatrix<T>, steps: usize, d: usize) -> DMatrix<T> {
+    let n = x.nrows();
+    let mut out = DMatrix::zeros(steps * n, d);
+    let (src, dst) = (x.as_slice(), out.as_mut_slice());
+    for t in 0..steps {
+        for j in 0..d {
+            let from = (t * d + j) * n;
+            let to = j * steps * n + t * n;
+            dst[to..to + n].copy_from_slice(&src[from..from + n]);
+        }
+    }
+    out
+}
+
+/// Rows `t·n .. (t+1)·n` of `p` (each column's run is contiguous).
+fn row_block<T: Real>(p: &DMatrix<T>, t: usize, n: usize) -> DMatrix<T> {
+    let (rows, cols) = p.shape();
+    let mut out = DMatrix::zeros(n, cols);
+    let (src, dst) = (p.as_slice(), out.as_mut_slice());
+    for j in 0..cols {
+        dst[j * n..(j + 1) * n].copy_from_slice(&src[j * rows + t * n..j * rows + (t + 1) * n]);
+    }
+    out
+}
+
+/// The inverse of [`row_block`]: write `b` into rows `t·n ..` of `p`.
+fn set_row_block<T: Real>(p: &mut DMatrix<T>, t: usize, b: &DMatrix<T>) {
+    let (rows, n) = (p.nrows(), b.nrows());
+    let (src, dst) = (b.as_slice(), p.as_mut_slice());
+    for j in 0..b.ncols() {
+        dst[j * rows + t * n..j * rows + (t + 1) * n].copy_from_slice(&src[j * n..(j + 1) * n]);
+    }
+}
+
+/// What step `t` reads: `x_t`, or its rows of the stacked input product.
+fn step_input<T: Real>(
+    x: &DMatrix<T>,
+    projected: Option<&DMatrix<T>>,
+    t: usize,
+    d: usize,
+) -> DMatrix<T> {
+    match projected {
+        Some(p) => row_block(p, t, x.nrows()),
+        None => x.columns(t * d, d).into_owned(),
+    }
 }
 
 // ANCHOR: layer
@@ -122,9 +194,13 @@ pub fn layer_forward<T: Real, C: Cell<T>>(
     let mut out = DMatrix::zeros(n, steps * hid);
     let mut states: Vec<Vec<DMatrix<T>>> = vec![Vec::new(); steps];
     let mut caches: Vec<Option<C::Cache>> = (0..steps).map(|_| None).collect();
+    let projected = cell.input_weight().map(|w| {
+        let xs = stack_steps(x, steps, d);
+        crate::kernels::gemm(&xs, false, w, false)
+    });
     for k in 0..steps {
         let t = at(k, steps, reverse);
-        let x_t = x.columns(t * d, d).into_owned();
+        let x_t = step_input(x, projected.as_ref(), t, d);
         let prev = match k {
             0 => init,
             _ => Some(&states[at(k - 1, steps, reverse)][..]),
@@ -145,6 +221,7 @@ pub fn layer_forward<T: Real, C: Cell<T>>(
             states,
             caches,
             init,
+            projected,
         },
     ))
 }
@@ -176,6 +253,10 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
         cell: cell.zeros_like(),
         d_init: Vec::new(),
     };
+    let mut d_projected = cache
+        .projected
+        .as_ref()
+        .map(|p| DMatrix::zeros(p.nrows(), p.ncols()));
     // `carry[i]`: what state i of step t receives from the step that read it.
     let mut carry: Vec<DMatrix<T>> = (0..cell.num_states())
         .map(|_| DMatrix::zeros(n, hid))
@@ -190,7 +271,7 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
         let mut dh_t = dh.columns(t * hid, hid).into_owned();
         dh_t += &d_states[0];
         d_states[0] = dh_t;
-        let x_t = x.columns(t * d, d).into_owned();
+        let x_t = step_input(x, cache.projected.as_ref(), t, d);
         let (dx_t, d_prev) = cell.step_backward(
             &x_t,
             prev,
@@ -199,8 +280,36 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
             d_states,
             &mut g.cell,
         );
-        g.dx.columns_mut(t * d, d).copy_from(&dx_t);
+        match &mut d_projected {
+            Some(dp) => set_row_block(dp, t, &dx_t),
+            None => g.dx.columns_mut(t * d, d).copy_from(&dx_t),
+        }
         carry = d_prev;
+    }
+    // The input product's gradients, all steps at once: dW_x = Σ_t x_tᵀ δ_t and δx_t = δ_t W_xᵀ.
+    if let (Some(dp), Some(w)) = (&d_projected, cell.input_weight()) {
+        let xs = stack_steps(x, steps, d);
+        if let Some(dw) = cell.input_weight_grad(&mut g.cell) {
+            *dw += crate::kernels::gemm(&xs, true, dp, false);
+        }
+        // h_{t-1} of every step, stacked like the inputs (zeros, or the initial state, before the first).
+        let mut hs = DMatrix::zeros(steps * n, hid);
+        for k in 0..steps {
+            let prev = match k {
+                0 => cache.init.as_ref().map(|s| &s[0]),
+                _ => Some(&cache.states[at(k - 1, steps, reverse)][0]),
+            };
+            if let Some(h) = prev {
+                set_row_block(&mut hs, at(k, steps, reverse), h);
+            }
+        }
+        if let Some(dwh) = cell.recurrent_weight_grad(&mut g.cell) {
+            *dwh += crate::kernels::gemm(&hs, true, dp, false);
+        }
+        let dxs = crate::kernels::gemm(dp, false, w, true);
+        for t in 0..steps {
+            g.dx.columns_mut(t * d, d).copy_from(&row_block(&dxs, t, n));
+        }
     }
     g.d_init = carry;
     g

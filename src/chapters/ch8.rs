@@ -487,7 +487,7 @@ fn fold(
     let ups = test.starts.iter().zip(&test.last_close);
     let up = ups.filter(|&(&st, &c)| days[st + last][0] > c).count();
     Ok(Fold {
-        origin: val_end,
+        origin: if s.book_setup { 0 } else { val_end },
         test_windows: test.starts.len(),
         model: score(&predictions, &test, days, s),
         persistence: score(&persistence, &test, days, s),

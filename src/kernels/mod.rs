@@ -2,6 +2,7 @@
 //! the hand-derived layers and the optimizers all reach their heavy loops through here, so that a faster
 //! kernel or another threading policy changes one place, and the thread count never changes a result.
 
+pub mod act;
 pub mod gemm;
 pub mod par;
 

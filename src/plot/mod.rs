@@ -109,22 +109,20 @@ pub fn line_panels(path: &Path, size: (u32, u32), panels: &[Panel]) -> Result<()
             let style = s.color.stroke_width(2);
             let pts = s.points.iter().copied().filter(|p| p.1.is_finite());
             let color = s.color;
-            if s.dashed {
+            let anno = if s.dashed {
                 chart
                     .draw_series(DashedLineSeries::new(pts, 6, 4, style))
                     .map_err(draw_err(path))?
-                    .label(s.name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
-                    });
             } else {
                 chart
                     .draw_series(LineSeries::new(pts, style))
                     .map_err(draw_err(path))?
-                    .label(s.name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
-                    });
+            };
+            // A series without a name (one of many drawn alike) stays out of the legend.
+            if !s.name.is_empty() {
+                anno.label(s.name.as_str()).legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
+                });
             }
         }
         // The legend goes to the corner the curves leave free: below them when they end high.

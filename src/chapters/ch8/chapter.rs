@@ -133,7 +133,11 @@ impl Chapter for Ch8 {
         }
         let curves = long_lag::gradient_at_init(&long_lag::GradientSettings::default())?;
         long_lag::figures::long_lag(&ll, &out.file("ch8_long_lag.svg"))?;
-        long_lag::figures::gradient_distance(&curves, Some(&ll), &out.file("ch8_gradient_distance.svg"))?;
+        long_lag::figures::gradient_distance(
+            &curves,
+            Some(&ll),
+            &out.file("ch8_gradient_distance.svg"),
+        )?;
 
         let Some(series) = out.dataset("the chapter 8 CSI-300 figures", csi300::load)? else {
             return Ok(());
