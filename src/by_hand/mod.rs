@@ -8,6 +8,7 @@ pub mod conv;
 pub mod conv_fast;
 pub mod dropout;
 pub mod fc;
+pub mod gru;
 pub mod lstm;
 pub mod perceptron;
 pub mod pool;

@@ -4,6 +4,8 @@ pub mod batch_norm;
 pub mod cnn;
 pub mod conv2d;
 pub mod dropout;
+pub mod embedding;
+pub mod gru;
 pub mod init;
 pub mod linear;
 pub mod lstm;
