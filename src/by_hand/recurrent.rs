@@ -129,6 +129,15 @@ pub struct LayerCache<T: Real, C: Cell<T>> {
     pub init: Option<Vec<DMatrix<T>>>,
     /// `x_t W_x` of every step, stacked (`(T·N) x G`, rows `t·N ..`), for cells that hand the layer `W_x`.
     pub projected: Option<DMatrix<T>>,
+    /// Each row's sequence length, when the batch is padded (see [`layer_forward_masked`]).
+    pub lengths: Option<Vec<usize>>,
+}
+
+/// Rows of step `t` that are padding: `t ≥ lengths[i]`.
+fn padded(lengths: Option<&[usize]>, t: usize) -> Vec<usize> {
+    lengths.map_or(Vec::new(), |l| {
+        (0..l.len()).filter(|&i| t >= l[i]).collect()
+    })
 }
 
 /// The steps of `x: N x (T·D)` stacked as rows: `(T·N) x D`, rows `t·N .. (t+1)·N` = `x_t`.
@@ -189,7 +198,33 @@ pub fn layer_forward<T: Real, C: Cell<T>>(
     init: Option<&[DMatrix<T>]>,
     reverse: bool,
 ) -> Result<(DMatrix<T>, LayerCache<T, C>)> {
+    layer_forward_masked(cell, x, init, None, reverse)
+}
+
+/// [`layer_forward`] over a padded batch: row `i` holds `lengths[i]` real steps, then padding. A padded step
+/// leaves the row's states as they were, so the forward direction carries `h` at the last real step to the
+/// end, the reverse direction starts from its initial state at the last real step, and padding reaches
+/// neither a state the head reads nor any gradient.
+pub fn layer_forward_masked<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &DMatrix<T>,
+    init: Option<&[DMatrix<T>]>,
+    lengths: Option<&[usize]>,
+    reverse: bool,
+) -> Result<(DMatrix<T>, LayerCache<T, C>)> {
     let steps = check_layer(cell, x, init)?;
+    if let Some(l) = lengths {
+        if l.len() != x.nrows() || l.iter().any(|&v| v == 0 || v > steps) {
+            return Err(Error::invalid(
+                "recurrent layer",
+                format!(
+                    "lengths must be one per row ({} rows), each in 1..={steps}; got {} lengths",
+                    x.nrows(),
+                    l.len()
+                ),
+            ));
+        }
+    }
     let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
     let mut out = DMatrix::zeros(n, steps * hid);
     let mut states: Vec<Vec<DMatrix<T>>> = vec![Vec::new(); steps];
@@ -205,7 +240,15 @@ pub fn layer_forward<T: Real, C: Cell<T>>(
             0 => init,
             _ => Some(&states[at(k - 1, steps, reverse)][..]),
         };
-        let (s, c) = cell.step(&x_t, prev);
+        let (mut s, c) = cell.step(&x_t, prev);
+        for i in padded(lengths, t) {
+            for (j, sj) in s.iter_mut().enumerate() {
+                match prev {
+                    Some(p) => sj.row_mut(i).copy_from(&p[j].row(i)),
+                    None => sj.row_mut(i).fill(T::zero()),
+                }
+            }
+        }
         out.columns_mut(t * hid, hid).copy_from(&s[0]);
         states[t] = s;
         caches[t] = Some(c);
@@ -222,6 +265,7 @@ pub fn layer_forward<T: Real, C: Cell<T>>(
             caches,
             init,
             projected,
+            lengths: lengths.map(<[usize]>::to_vec),
         },
     ))
 }
@@ -271,6 +315,21 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
         let mut dh_t = dh.columns(t * hid, hid).into_owned();
         dh_t += &d_states[0];
         d_states[0] = dh_t;
+        // A padded row's states were copied from the step before: their gradients pass straight through.
+        let skip = padded(cache.lengths.as_deref(), t);
+        let through: Vec<Vec<DMatrix<T>>> = skip
+            .iter()
+            .map(|&i| {
+                d_states
+                    .iter_mut()
+                    .map(|dsj| {
+                        let r = dsj.row(i).into_owned();
+                        dsj.row_mut(i).fill(T::zero());
+                        DMatrix::from_row_slice(1, hid, r.as_slice())
+                    })
+                    .collect()
+            })
+            .collect();
         let x_t = step_input(x, cache.projected.as_ref(), t, d);
         let (dx_t, d_prev) = cell.step_backward(
             &x_t,
@@ -285,6 +344,12 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
             None => g.dx.columns_mut(t * d, d).copy_from(&dx_t),
         }
         carry = d_prev;
+        for (&i, rows) in skip.iter().zip(&through) {
+            for (cj, r) in carry.iter_mut().zip(rows) {
+                let mut row = cj.row_mut(i);
+                row += r;
+            }
+        }
     }
     // The input product's gradients, all steps at once: dW_x = Σ_t x_tᵀ δ_t and δx_t = δ_t W_xᵀ.
     if let (Some(dp), Some(w)) = (&d_projected, cell.input_weight()) {
@@ -420,6 +485,17 @@ pub fn stack_forward<T: Real, C: Cell<T>>(
     x: &DMatrix<T>,
     init: Option<&StackInit<T>>,
 ) -> Result<(DMatrix<T>, StackCache<T, C>)> {
+    stack_forward_masked(spec, cells, x, init, None)
+}
+
+/// [`stack_forward`] over a padded batch (see [`layer_forward_masked`]): every layer skips each row's padding.
+pub fn stack_forward_masked<T: Real, C: Cell<T>>(
+    spec: &StackSpec,
+    cells: &[Vec<C>],
+    x: &DMatrix<T>,
+    init: Option<&StackInit<T>>,
+    lengths: Option<&[usize]>,
+) -> Result<(DMatrix<T>, StackCache<T, C>)> {
     spec.validate()?;
     let dirs = spec.directions();
     let shaped = |v: usize| v == spec.layers;
@@ -441,7 +517,7 @@ pub fn stack_forward<T: Real, C: Cell<T>>(
     };
     let mut run = |inp: DMatrix<T>, l: usize, d: usize| -> Result<DMatrix<T>> {
         let start = init.map(|i| &i[l][d][..]);
-        let (h, c) = layer_forward(&cells[l][d], &inp, start, d == 1)?;
+        let (h, c) = layer_forward_masked(&cells[l][d], &inp, start, lengths, d == 1)?;
         cache.inputs[l].push(inp);
         cache.layers[l].push(c);
         Ok(h)

@@ -59,6 +59,20 @@ pub fn layer<T: Real, C: TapeCell>(
     init: Option<&[Var]>,
     reverse: bool,
 ) -> Result<Var> {
+    layer_masked(tape, imp, cell, x, init, None, reverse)
+}
+
+/// [`layer`] over a padded batch: row `i` holds `lengths[i]` real steps, then padding, which leaves the row's
+/// states as they were (see [`hand::layer_forward_masked`]).
+pub fn layer_masked<T: Real, C: TapeCell>(
+    tape: &mut Tape<T>,
+    imp: RecImpl,
+    cell: &C,
+    x: Var,
+    init: Option<&[Var]>,
+    lengths: Option<&[usize]>,
+    reverse: bool,
+) -> Result<Var> {
     let hand_cell = cell.values(tape)?;
     let init_values = init
         .map(|s| {
@@ -71,7 +85,13 @@ pub fn layer<T: Real, C: TapeCell>(
     let steps = hand::check_layer(&hand_cell, xv, init_values.as_deref())?;
     match imp {
         RecImpl::Fused => {
-            let (h, cache) = hand::layer_forward(&hand_cell, xv, init_values.as_deref(), reverse)?;
+            let (h, cache) = hand::layer_forward_masked(
+                &hand_cell,
+                xv,
+                init_values.as_deref(),
+                lengths,
+                reverse,
+            )?;
             let mut inputs = vec![x];
             inputs.extend(cell.named_params().into_iter().map(|(_, v)| v));
             inputs.extend(init.into_iter().flatten());
@@ -90,7 +110,28 @@ pub fn layer<T: Real, C: TapeCell>(
             for k in 0..steps {
                 let t = hand::at(k, steps, reverse);
                 let xt = tape.slice_cols(x, t * d, d)?;
-                let states = cell.step(tape, xt, prev.as_deref())?;
+                let mut states = cell.step(tape, xt, prev.as_deref())?;
+                // Padded rows keep their states: s' = s_prev + m ⊙ (s - s_prev), m = 1 on real steps.
+                if let Some(l) = lengths.filter(|l| l.iter().any(|&v| t >= v)) {
+                    let n = l.len();
+                    for (j, s) in states.iter_mut().enumerate() {
+                        let h = tape.shape(*s)?.1;
+                        let m = DMatrix::from_fn(
+                            n,
+                            h,
+                            |i, _| if t < l[i] { T::one() } else { T::zero() },
+                        );
+                        let m = tape.constant(m);
+                        *s = match prev.as_deref() {
+                            Some(p) => {
+                                let diff = tape.sub(*s, p[j])?;
+                                let kept = tape.mul(m, diff)?;
+                                tape.add(p[j], kept)?
+                            }
+                            None => tape.mul(m, *s)?,
+                        };
+                    }
+                }
                 hs[t] = states[0];
                 prev = Some(states);
             }
@@ -178,6 +219,19 @@ impl<C: TapeCell> Stack<C> {
         x: Var,
         init: Option<&TapeInit>,
     ) -> Result<Var> {
+        self.forward_masked(tape, x, init, None)
+    }
+
+    /// Over a padded batch: row `i` holds `lengths[i]` real steps, then padding. The forward direction's
+    /// output at the last step, and the reverse direction's at the first, are then each row's last real
+    /// state, as if the row had been run alone.
+    pub fn forward_masked<T: Real>(
+        &self,
+        tape: &mut Tape<T>,
+        x: Var,
+        init: Option<&TapeInit>,
+        lengths: Option<&[usize]>,
+    ) -> Result<Var> {
         let (dirs, hid) = (self.spec.directions(), self.spec.hidden);
         let xs = tape.shape(x)?;
         if xs.1 == 0 || xs.1 % self.spec.input != 0 {
@@ -199,7 +253,15 @@ impl<C: TapeCell> Stack<C> {
         }
         let run = |tape: &mut Tape<T>, inp: Var, l: usize, d: usize| {
             let start = init.map(|i| &i[l][d][..]);
-            layer(tape, self.imp, &self.cells[l][d], inp, start, d == 1)
+            layer_masked(
+                tape,
+                self.imp,
+                &self.cells[l][d],
+                inp,
+                start,
+                lengths,
+                d == 1,
+            )
         };
         match self.spec.merge {
             Merge::PerLayer => {
