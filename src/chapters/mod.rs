@@ -12,6 +12,7 @@ pub mod ch5;
 pub mod ch6;
 pub mod ch7;
 pub mod ch8;
+pub mod ch9;
 pub mod figures;
 pub mod flags;
 pub mod long_lag;
