@@ -32,27 +32,28 @@ fn per_cell(reset: Reset) -> usize {
 fn flatten(cells: &[Vec<GruCell<f64>>]) -> Vec<DMatrix<f64>> {
     let each = |c: &GruCell<f64>| -> Vec<DMatrix<f64>> {
         use zerodl::by_hand::recurrent::Cell;
-        c.matrices().into_iter().cloned().collect()
+        c.matrices()
     };
     cells.iter().flatten().flat_map(each).collect()
 }
 
 fn cell_from(m: &[DMatrix<f64>], reset: Reset) -> GruCell<f64> {
     let h = m[4].nrows();
-    GruCell {
-        wzx: m[0].clone(),
-        wzh: m[1].clone(),
-        bz: m[2].clone(),
-        wax: m[3].clone(),
-        wah: m[4].clone(),
-        ba: m[5].clone(),
-        bah: if reset == Reset::After {
-            m[6].clone()
-        } else {
-            DMatrix::zeros(1, h)
-        },
+    let bah = if reset == Reset::After {
+        m[6].clone()
+    } else {
+        DMatrix::zeros(1, h)
+    };
+    GruCell::new(
+        &m[0],
+        m[1].clone(),
+        m[2].clone(),
+        &m[3],
+        m[4].clone(),
+        m[5].clone(),
+        bah,
         reset,
-    }
+    )
 }
 
 fn unflatten(spec: &StackSpec, m: &[DMatrix<f64>], reset: Reset) -> Vec<Vec<GruCell<f64>>> {

@@ -4,7 +4,8 @@
 //! convolution (32 → 64 channels, 5x5, 14x14, same padding) forward and backward, naive against fast.
 //! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3), `tape` (10,000 recorded 1x1 ops and their backward: the
 //! tape's own cost per op), `lstm` (W4: 2 stacked LSTM(64) over 30 steps of 4 features, a linear head on the last
-//! step, MSE, Adam); W5 comes with chapter 9. The CNN lines carry the peak
+//! step, MSE, Adam), `bigru` (W5: one bidirectional GRU(64), PyTorch's form, over 100 steps of 50 features, the
+//! two last states concatenated, dropout 0.5, a linear layer to 2, softmax cross-entropy, Adam). The CNN lines carry the peak
 //! resident memory of the process so far (`peak_rss_mb`). `--threads 1,2` runs one process per thread count.
 
 use clap::Parser;
@@ -13,12 +14,15 @@ use rand::Rng as _;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use zerodl::autograd::Tape;
+use zerodl::by_hand::gru::Reset;
 use zerodl::by_hand::recurrent::{Merge, StackSpec};
 use zerodl::by_hand::{conv, conv_fast};
 use zerodl::layout::ConvGeom;
 use zerodl::nn::batch_norm::BnImpl;
 use zerodl::nn::cnn::Cnn;
 use zerodl::nn::conv2d::Impl;
+use zerodl::nn::dropout::Dropout;
+use zerodl::nn::gru::{Gru, GruInit};
 use zerodl::nn::lstm::{Lstm, LstmInit};
 use zerodl::nn::recurrent::RecImpl;
 use zerodl::nn::{Activation, Init, Linear, Mlp, Module};
@@ -33,8 +37,8 @@ static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 #[derive(Parser)]
 #[command(about = "Time training steps of the benchmark workloads")]
 struct Args {
-    /// Comma-separated: mlp, cnn, cnnbn, lstm, conv2, tape (the cost of one tiny recorded op).
-    #[arg(long, default_value = "mlp,cnn,cnnbn,lstm,conv2,tape")]
+    /// Comma-separated: mlp, cnn, cnnbn, lstm, bigru, conv2, tape (the cost of one tiny recorded op).
+    #[arg(long, default_value = "mlp,cnn,cnnbn,lstm,bigru,conv2,tape")]
     workloads: String,
     /// Comma-separated batch sizes (default: each workload's own: mlp 64,512; cnn 32,128; conv2 32).
     #[arg(long)]
@@ -168,11 +172,11 @@ fn main() {
         let default: &[usize] = match workload {
             "mlp" => &[64, 512],
             "cnn" | "cnnbn" => &[32, 128],
-            "conv2" | "lstm" => &[32],
+            "conv2" | "lstm" | "bigru" => &[32],
             "tape" => &[1],
             other => {
                 eprintln!(
-                    "bench: unknown workload {other:?} (known: mlp, cnn, cnnbn, lstm, conv2, tape)"
+                    "bench: unknown workload {other:?} (known: mlp, cnn, cnnbn, lstm, bigru, conv2, tape)"
                 );
                 std::process::exit(2);
             }
@@ -241,6 +245,54 @@ fn main() {
                         opt.step(&mut tape, &mut g, &params).expect("parameters");
                     });
                     json!({"workload": "lstm", "batch": batch, "threads": nthreads,
+                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
+                }
+                "bigru" => {
+                    let mut tape = Tape::new();
+                    let (steps, features, hidden) = (100, 50, 64);
+                    let spec = StackSpec {
+                        input: features,
+                        hidden,
+                        layers: 1,
+                        bidirectional: true,
+                        merge: Merge::PerLayer,
+                    };
+                    let init = GruInit::Uniform {
+                        a: 1.0 / (hidden as f64).sqrt(),
+                    };
+                    let gru = Gru::gru(
+                        &mut tape,
+                        spec,
+                        Reset::After,
+                        init,
+                        RecImpl::Fused,
+                        &mut rng,
+                    )
+                    .expect("spec");
+                    let drop = Dropout::new(0.5, false, 4).expect("keep");
+                    let head = Linear::new(&mut tape, 2 * hidden, 2, Init::Xavier, &mut rng);
+                    let mut params = gru.params();
+                    params.extend(head.params());
+                    let x = random(batch, steps * features, 2);
+                    let labels: Vec<usize> = (0..batch).map(|i| i % 2).collect();
+                    let mut opt = Adam::new(1e-3);
+                    let (med, min, max, runs) = time(args.seconds, || {
+                        tape.reset();
+                        let xv = tape.constant(x.clone());
+                        let out = gru.forward(&mut tape, xv).expect("shapes fit");
+                        // Block t of the output is [forward_t | reverse_t].
+                        let fwd = tape
+                            .slice_cols(out, (steps - 1) * 2 * hidden, hidden)
+                            .expect("last");
+                        let rev = tape.slice_cols(out, hidden, hidden).expect("first");
+                        let h = tape.concat_cols(&[fwd, rev]).expect("same rows");
+                        let h = drop.forward(&mut tape, h).expect("shapes fit");
+                        let z = head.forward(&mut tape, h).expect("shapes fit");
+                        let loss = tape.softmax_cross_entropy(z, &labels).expect("labels fit");
+                        let mut g = tape.backward(loss).expect("scalar loss");
+                        opt.step(&mut tape, &mut g, &params).expect("parameters");
+                    });
+                    json!({"workload": "bigru", "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
                 }
                 "tape" => {

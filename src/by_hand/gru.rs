@@ -19,6 +19,7 @@
 use super::recurrent::Cell;
 use crate::error::{Error, Result, Shape};
 use crate::kernels::act::{sigmoid_in_place, tanh_in_place};
+use crate::kernels::{gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 
@@ -32,18 +33,69 @@ pub enum Reset {
     After,
 }
 
-/// One direction of one GRU layer. `b_ah` is used by [`Reset::After`] only (zeros, and not a weight of the
-/// cell, in [`Reset::Before`]).
+/// One direction of one GRU layer. The two input weights are kept side by side, `W_x = [W_zx | W_ax]`
+/// (`D x 3H`: the `r`, `z` and candidate blocks), so that the layer computes `x_t W_x` for all steps in one
+/// product (see [`Cell::input_weight`]); [`GruCell::new`] takes them apart as the book writes them. `b_ah` is
+/// used by [`Reset::After`] only (zeros, and not a weight of the cell, in [`Reset::Before`]).
 #[derive(Clone, Debug)]
 pub struct GruCell<T: Real> {
-    pub wzx: DMatrix<T>,
-    pub wzh: DMatrix<T>,
+    pub wx: DMatrix<T>,
+    /// `[W_zh | W_ah]`, `H x 3H`: in the after form one product `h_{t-1} W_h` serves both.
+    pub wh: DMatrix<T>,
     pub bz: DMatrix<T>,
-    pub wax: DMatrix<T>,
-    pub wah: DMatrix<T>,
     pub ba: DMatrix<T>,
     pub bah: DMatrix<T>,
     pub reset: Reset,
+}
+
+impl<T: Real> GruCell<T> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        wzx: &DMatrix<T>,
+        wzh: DMatrix<T>,
+        bz: DMatrix<T>,
+        wax: &DMatrix<T>,
+        wah: DMatrix<T>,
+        ba: DMatrix<T>,
+        bah: DMatrix<T>,
+        reset: Reset,
+    ) -> Self {
+        // Side by side when the rows agree; otherwise a zero-width matrix that `check` reports.
+        let side = |a: &DMatrix<T>, b: &DMatrix<T>| {
+            if a.nrows() != b.nrows() {
+                return DMatrix::zeros(a.nrows(), 0);
+            }
+            let mut m = DMatrix::zeros(a.nrows(), a.ncols() + b.ncols());
+            m.columns_mut(0, a.ncols()).copy_from(a);
+            m.columns_mut(a.ncols(), b.ncols()).copy_from(b);
+            m
+        };
+        GruCell {
+            wx: side(wzx, wax),
+            wh: side(&wzh, &wah),
+            bz,
+            ba,
+            bah,
+            reset,
+        }
+    }
+
+    /// `W_zx`, `W_ax`, `W_zh`, `W_ah`: the blocks of `W_x` and `W_h`.
+    pub fn wzx(&self) -> DMatrix<T> {
+        self.wx.columns(0, 2 * self.hid()).into_owned()
+    }
+    pub fn wax(&self) -> DMatrix<T> {
+        self.wx.columns(2 * self.hid(), self.hid()).into_owned()
+    }
+    pub fn wzh(&self) -> DMatrix<T> {
+        self.wh.columns(0, 2 * self.hid()).into_owned()
+    }
+    pub fn wah(&self) -> DMatrix<T> {
+        self.wh.columns(2 * self.hid(), self.hid()).into_owned()
+    }
+    fn hid(&self) -> usize {
+        self.wh.nrows()
+    }
 }
 
 /// What a step keeps: `r`, `z`, the candidate `a`, and `q = h_{t-1} W_ah + b_ah` (after) or
@@ -55,8 +107,111 @@ pub struct GruCache<T: Real> {
     q_or_s: DMatrix<T>,
 }
 
-fn mm<T: Real>(a: &DMatrix<T>, b: &DMatrix<T>) -> DMatrix<T> {
-    crate::kernels::gemm(a, false, b, false)
+/// `C ← op(A) op(B) + β C` through the crate's product kernel (a transpose costs no copy).
+fn product<T: Real>(
+    a: &DMatrix<T>,
+    ta: bool,
+    b: &DMatrix<T>,
+    tb: bool,
+    beta: T,
+    c: &mut DMatrix<T>,
+) {
+    let (m, k) = if ta {
+        (a.ncols(), a.nrows())
+    } else {
+        a.shape()
+    };
+    let n = if tb { b.nrows() } else { b.ncols() };
+    debug_assert_eq!(c.shape(), (m, n));
+    let ldc = c.nrows();
+    gemm_strided(
+        m,
+        k,
+        n,
+        Strided::of(a, ta),
+        Strided::of(b, tb),
+        beta,
+        c.as_mut_slice(),
+        ldc,
+    );
+}
+
+/// Columns `from .. from + cols` of `m` (contiguous in column-major storage), as a slice copy.
+fn cols<T: Real>(m: &DMatrix<T>, from: usize, cols: usize) -> DMatrix<T> {
+    let n = m.nrows();
+    DMatrix::from_column_slice(n, cols, &m.as_slice()[from * n..(from + cols) * n])
+}
+
+/// `f(a_k, b_k)` for every entry, as a new matrix of `a`'s shape, over plain slices.
+fn map2<T: Real>(a: &DMatrix<T>, b: &DMatrix<T>, f: impl Fn(T, T) -> T) -> DMatrix<T> {
+    let mut out = DMatrix::zeros(a.nrows(), a.ncols());
+    for ((o, &x), &y) in out
+        .as_mut_slice()
+        .iter_mut()
+        .zip(a.as_slice())
+        .zip(b.as_slice())
+    {
+        *o = f(x, y);
+    }
+    out
+}
+
+/// `f(a_k, b_k, c_k)` for every entry.
+fn map3<T: Real>(
+    a: &DMatrix<T>,
+    b: &DMatrix<T>,
+    c: &DMatrix<T>,
+    f: impl Fn(T, T, T) -> T,
+) -> DMatrix<T> {
+    let mut out = DMatrix::zeros(a.nrows(), a.ncols());
+    let abc = a.as_slice().iter().zip(b.as_slice()).zip(c.as_slice());
+    for (o, ((&x, &y), &z)) in out.as_mut_slice().iter_mut().zip(abc) {
+        *o = f(x, y, z);
+    }
+    out
+}
+
+/// `C ← A op(B[:, from .. from + cols]) + β C`: a block of columns of `B` (contiguous), transposed on request.
+fn block_product<T: Real>(
+    a: &DMatrix<T>,
+    b: &DMatrix<T>,
+    from: usize,
+    cols: usize,
+    tb: bool,
+    beta: T,
+    c: &mut DMatrix<T>,
+) {
+    let rows = b.nrows();
+    let blk = Strided::col_major(&b.as_slice()[from * rows..(from + cols) * rows], rows, tb);
+    let n = if tb { rows } else { cols };
+    let (m, ldc) = (a.nrows(), c.nrows());
+    debug_assert_eq!(c.shape(), (m, n));
+    gemm_strided(
+        m,
+        a.ncols(),
+        n,
+        Strided::of(a, false),
+        blk,
+        beta,
+        c.as_mut_slice(),
+        ldc,
+    );
+}
+
+/// `G[:, from .. from + δ's width] += Aᵀ δ`: a weight gradient into a block of columns of `G`.
+fn block_grad<T: Real>(a: &DMatrix<T>, d: &DMatrix<T>, g: &mut DMatrix<T>, from: usize) {
+    let (rows, cols) = (g.nrows(), d.ncols());
+    let c = &mut g.as_mut_slice()[from * rows..(from + cols) * rows];
+    gemm_strided(
+        rows,
+        a.nrows(),
+        cols,
+        Strided::of(a, true),
+        Strided::of(d, false),
+        T::one(),
+        c,
+        rows,
+    );
 }
 
 fn add_row<T: Real>(m: &mut DMatrix<T>, b: &DMatrix<T>) {
@@ -67,8 +222,9 @@ fn add_row<T: Real>(m: &mut DMatrix<T>, b: &DMatrix<T>) {
 }
 
 fn col_sums<T: Real>(m: &DMatrix<T>, into: &mut DMatrix<T>) {
-    for (j, col) in m.column_iter().enumerate() {
-        into[j] += col.sum();
+    let n = m.nrows().max(1);
+    for (col, acc) in m.as_slice().chunks(n).zip(into.as_mut_slice()) {
+        *acc += col.iter().copied().fold(T::zero(), |s, v| s + v);
     }
 }
 
@@ -76,21 +232,19 @@ impl<T: Real> Cell<T> for GruCell<T> {
     type Cache = GruCache<T>;
 
     fn input(&self) -> usize {
-        self.wzx.nrows()
+        self.wx.nrows()
     }
     fn hidden(&self) -> usize {
-        self.wah.nrows()
+        self.hid()
     }
 
     fn check(&self) -> Result<()> {
-        let (d, h) = (self.wzx.nrows(), self.wah.nrows());
+        let (d, h) = (self.wx.nrows(), self.hid());
         let ok = d > 0
             && h > 0
-            && self.wzx.shape() == (d, 2 * h)
-            && self.wzh.shape() == (h, 2 * h)
+            && self.wx.shape() == (d, 3 * h)
+            && self.wh.shape() == (h, 3 * h)
             && self.bz.shape() == (1, 2 * h)
-            && self.wax.shape() == (d, h)
-            && self.wah.shape() == (h, h)
             && self.ba.shape() == (1, h)
             && self.bah.shape() == (1, h);
         if !ok {
@@ -98,134 +252,182 @@ impl<T: Real> Cell<T> for GruCell<T> {
             return Err(Error::shape(
                 "gru",
                 &[
-                    s(&self.wzx),
-                    s(&self.wzh),
+                    s(&self.wx),
+                    s(&self.wh),
                     s(&self.bz),
-                    s(&self.wax),
-                    s(&self.wah),
                     s(&self.ba),
                     s(&self.bah),
                 ],
-                "W_zx: D x 2H, W_zh: H x 2H, b_z: 1 x 2H, W_ax: D x H, W_ah: H x H, b_a: 1 x H, b_ah: 1 x H",
+                "[W_zx | W_ax]: D x 3H, [W_zh | W_ah]: H x 3H, b_z: 1 x 2H, b_a: 1 x H, b_ah: 1 x H",
             ));
         }
         Ok(())
     }
 
     // ANCHOR: gru_step
+    /// The layer hands the step `x_t W_x = [x_t W_zx | x_t W_ax]`, computed for all steps at once.
     fn step(
         &self,
-        x_t: &DMatrix<T>,
+        xw_t: &DMatrix<T>,
         prev: Option<&[DMatrix<T>]>,
     ) -> (Vec<DMatrix<T>>, GruCache<T>) {
-        let (n, h) = (x_t.nrows(), self.hidden());
-        let zeros = DMatrix::zeros(n, h);
-        let h_prev = prev.map_or(&zeros, |p| &p[0]);
-        let mut rz = mm(x_t, &self.wzx);
-        if prev.is_some() {
-            rz += mm(h_prev, &self.wzh);
-        }
-        add_row(&mut rz, &self.bz);
-        sigmoid_in_place(rz.as_mut_slice());
-        let (r, z) = (rz.columns(0, h).into_owned(), rz.columns(h, h).into_owned());
-        let mut za = mm(x_t, &self.wax);
+        let (n, h) = (xw_t.nrows(), self.hidden());
+        let mut rz = cols(xw_t, 0, 2 * h);
+        let mut za = cols(xw_t, 2 * h, h);
         add_row(&mut za, &self.ba);
-        let q_or_s = match self.reset {
-            Reset::Before => {
-                let s = r.component_mul(h_prev);
-                za += mm(&s, &self.wah);
+        let q_or_s = match (self.reset, prev) {
+            (Reset::After, Some([hp])) => {
+                // One product for both: [h W_zh | h W_ah].
+                let mut hw = DMatrix::zeros(n, 3 * h);
+                product(hp, false, &self.wh, false, T::zero(), &mut hw);
+                rz += &cols(&hw, 0, 2 * h);
+                add_row(&mut rz, &self.bz);
+                sigmoid_in_place(rz.as_mut_slice());
+                let mut q = cols(&hw, 2 * h, h);
+                add_row(&mut q, &self.bah);
+                q
+            }
+            _ => {
+                if let Some([hp]) = prev {
+                    block_product(hp, &self.wh, 0, 2 * h, false, T::one(), &mut rz);
+                }
+                add_row(&mut rz, &self.bz);
+                sigmoid_in_place(rz.as_mut_slice());
+                match self.reset {
+                    Reset::After => DMatrix::from_fn(n, h, |_, j| self.bah[j]),
+                    Reset::Before => DMatrix::zeros(n, h),
+                }
+            }
+        };
+        let (r, z) = (cols(&rz, 0, h), cols(&rz, h, h));
+        let q_or_s = match (self.reset, prev) {
+            (Reset::Before, Some([hp])) => {
+                let s = map2(&r, hp, |r, h| r * h);
+                block_product(&s, &self.wh, 2 * h, h, false, T::one(), &mut za);
                 s
             }
-            Reset::After => {
-                let mut q = mm(h_prev, &self.wah);
-                add_row(&mut q, &self.bah);
-                za += r.component_mul(&q);
-                q
+            (Reset::Before, _) => q_or_s,
+            (Reset::After, _) => {
+                za += &map2(&r, &q_or_s, |r, q| r * q);
+                q_or_s
             }
         };
         tanh_in_place(za.as_mut_slice());
         let a = za;
         // h_t = (1 - z) ⊙ h_{t-1} + z ⊙ a
-        let h_t = h_prev.zip_zip_map(&z, &a, |hp, zk, ak| (T::one() - zk) * hp + zk * ak);
+        let h_t = match prev {
+            Some([hp]) => map3(hp, &z, &a, |hp, zk, ak| (T::one() - zk) * hp + zk * ak),
+            _ => map2(&z, &a, |z, a| z * a),
+        };
         (vec![h_t], GruCache { r, z, a, q_or_s })
     }
     // ANCHOR_END: gru_step
 
     // ANCHOR: gru_step_backward
+    /// Returns the gradient of `x_t W_x`, `[δZ_rz | δZ_a]`: the layer forms `dW_x` and `dx` for all steps.
     fn step_backward(
         &self,
-        x_t: &DMatrix<T>,
+        xw_t: &DMatrix<T>,
         prev: Option<&[DMatrix<T>]>,
         _states: &[DMatrix<T>],
         c: &GruCache<T>,
         d_states: Vec<DMatrix<T>>,
         g: &mut Self,
     ) -> (DMatrix<T>, Vec<DMatrix<T>>) {
-        let (n, h) = (x_t.nrows(), self.hidden());
+        let (n, h) = (xw_t.nrows(), self.hidden());
         let one = T::one();
         let zeros = DMatrix::zeros(n, h);
         let h_prev = prev.map_or(&zeros, |p| &p[0]);
         let [dh] = <[DMatrix<T>; 1]>::try_from(d_states).expect("one state");
-        // Through h_t = (1 - z) h_{t-1} + z a.
-        let dza = dh.zip_zip_map(&c.z, &c.a, |d, z, a| d * z * (one - a * a));
-        let dz = dh.zip_zip_map(&c.a, h_prev, |d, a, hp| d * (a - hp));
-        let mut dh_prev = dh.zip_map(&c.z, |d, z| d * (one - z));
-        // The candidate's weights, and what its recurrent term sends to r and h_{t-1}.
-        g.wax += x_t.transpose() * &dza;
+        let mut dproj = DMatrix::zeros(n, 3 * h);
+        // Through h_t = (1 - z) h_{t-1} + z a: δZ_a first, into its block.
+        let dza = map3(&dh, &c.z, &c.a, |d, z, a| d * z * (one - a * a));
+        let dz = map3(&dh, &c.a, h_prev, |d, a, hp| d * (a - hp));
+        let mut dh_prev = map2(&dh, &c.z, |d, z| d * (one - z));
         col_sums(&dza, &mut g.ba);
-        let dr = match self.reset {
+        // The candidate's recurrent term: what it sends to r, to h_{t-1} and to W_ah.
+        let dq_or_ds = match self.reset {
             Reset::Before => {
-                g.wah += c.q_or_s.transpose() * &dza;
-                let ds = &dza * self.wah.transpose();
-                dh_prev += ds.component_mul(&c.r);
-                ds.component_mul(h_prev)
+                let mut ds = DMatrix::zeros(n, h);
+                block_product(&dza, &self.wh, 2 * h, h, true, T::zero(), &mut ds);
+                ds
             }
-            Reset::After => {
-                let dq = dza.component_mul(&c.r);
-                g.wah += h_prev.transpose() * &dq;
-                col_sums(&dq, &mut g.bah);
-                dh_prev += &dq * self.wah.transpose();
-                dza.component_mul(&c.q_or_s)
-            }
+            Reset::After => map2(&dza, &c.r, |d, r| d * r),
+        };
+        let dr = match self.reset {
+            Reset::Before => map2(&dq_or_ds, h_prev, |d, h| d * h),
+            Reset::After => map2(&dza, &c.q_or_s, |d, q| d * q),
         };
         // The gates.
-        let mut drz = DMatrix::zeros(n, 2 * h);
-        drz.columns_mut(0, h)
-            .copy_from(&dr.zip_map(&c.r, |d, r| d * r * (one - r)));
-        drz.columns_mut(h, h)
-            .copy_from(&dz.zip_map(&c.z, |d, z| d * z * (one - z)));
-        g.wzx += x_t.transpose() * &drz;
-        if prev.is_some() {
-            g.wzh += h_prev.transpose() * &drz;
+        let (r, z) = (c.r.as_slice(), c.z.as_slice());
+        {
+            let (drz, da) = dproj.as_mut_slice().split_at_mut(2 * n * h);
+            let (dr_blk, dz_blk) = drz.split_at_mut(n * h);
+            for k in 0..n * h {
+                dr_blk[k] = dr[k] * r[k] * (one - r[k]);
+                dz_blk[k] = dz[k] * z[k] * (one - z[k]);
+            }
+            da.copy_from_slice(dza.as_slice());
         }
+        let drz = cols(&dproj, 0, 2 * h);
         col_sums(&drz, &mut g.bz);
-        dh_prev += &drz * self.wzh.transpose();
-        let dx = &drz * self.wzx.transpose() + &dza * self.wax.transpose();
-        (dx, vec![dh_prev])
+        match self.reset {
+            Reset::After => {
+                // [δZ_rz | δq] against [W_zh | W_ah]: one product for W_h's gradient, one for h_{t-1}'s.
+                let mut dp = DMatrix::zeros(n, 3 * h);
+                dp.as_mut_slice()[..2 * n * h].copy_from_slice(drz.as_slice());
+                dp.as_mut_slice()[2 * n * h..].copy_from_slice(dq_or_ds.as_slice());
+                col_sums(&dq_or_ds, &mut g.bah);
+                if prev.is_some() {
+                    product(h_prev, true, &dp, false, one, &mut g.wh);
+                    product(&dp, false, &self.wh, true, one, &mut dh_prev);
+                }
+            }
+            Reset::Before => {
+                dh_prev += &map2(&dq_or_ds, &c.r, |d, r| d * r);
+                if prev.is_some() {
+                    block_grad(h_prev, &drz, &mut g.wh, 0);
+                    block_grad(&c.q_or_s, &dza, &mut g.wh, 2 * h);
+                }
+                block_product(&drz, &self.wh, 0, 2 * h, true, one, &mut dh_prev);
+            }
+        }
+        (dproj, vec![dh_prev])
     }
     // ANCHOR_END: gru_step_backward
+
+    fn input_weight(&self) -> Option<&DMatrix<T>> {
+        Some(&self.wx)
+    }
+
+    fn input_weight_grad<'a>(&self, grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
+        Some(&mut grads.wx)
+    }
 
     fn zeros_like(&self) -> Self {
         let z = |m: &DMatrix<T>| DMatrix::zeros(m.nrows(), m.ncols());
         GruCell {
-            wzx: z(&self.wzx),
-            wzh: z(&self.wzh),
+            wx: z(&self.wx),
+            wh: z(&self.wh),
             bz: z(&self.bz),
-            wax: z(&self.wax),
-            wah: z(&self.wah),
             ba: z(&self.ba),
             bah: z(&self.bah),
             reset: self.reset,
         }
     }
 
-    /// `b_ah` only in the form that uses it.
-    fn matrices(&self) -> Vec<&DMatrix<T>> {
+    /// As the book names them: `W_zx, W_zh, b_z, W_ax, W_ah, b_a`, and `b_ah` in the form that uses it.
+    fn matrices(&self) -> Vec<DMatrix<T>> {
         let mut m = vec![
-            &self.wzx, &self.wzh, &self.bz, &self.wax, &self.wah, &self.ba,
+            self.wzx(),
+            self.wzh(),
+            self.bz.clone(),
+            self.wax(),
+            self.wah(),
+            self.ba.clone(),
         ];
         if self.reset == Reset::After {
-            m.push(&self.bah);
+            m.push(self.bah.clone());
         }
         m
     }

@@ -167,8 +167,8 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         }
     }
 
-    fn matrices(&self) -> Vec<&DMatrix<T>> {
-        vec![&self.wx, &self.wh, &self.b]
+    fn matrices(&self) -> Vec<DMatrix<T>> {
+        vec![self.wx.clone(), self.wh.clone(), self.b.clone()]
     }
 }
 

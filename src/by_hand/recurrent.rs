@@ -78,7 +78,7 @@ pub trait Cell<T: Real>: Clone {
     fn zeros_like(&self) -> Self;
 
     /// The weight matrices in a fixed order (the order the tape's fused node takes them).
-    fn matrices(&self) -> Vec<&DMatrix<T>>;
+    fn matrices(&self) -> Vec<DMatrix<T>>;
 }
 // ANCHOR_END: cell_trait
 

@@ -102,8 +102,8 @@ impl<T: Real> recurrent::Cell<T> for RnnCell<T> {
         }
     }
 
-    fn matrices(&self) -> Vec<&DMatrix<T>> {
-        vec![&self.wx, &self.wh, &self.b]
+    fn matrices(&self) -> Vec<DMatrix<T>> {
+        vec![self.wx.clone(), self.wh.clone(), self.b.clone()]
     }
 }
 

@@ -146,19 +146,20 @@ impl TapeCell for GruVars {
     fn values<T: Real>(&self, tape: &Tape<T>) -> Result<GruCell<T>> {
         let v = |x: Var| tape.value(x).cloned();
         let h = tape.value(self.wah)?.nrows();
-        Ok(GruCell {
-            wzx: v(self.wzx)?,
-            wzh: v(self.wzh)?,
-            bz: v(self.bz)?,
-            wax: v(self.wax)?,
-            wah: v(self.wah)?,
-            ba: v(self.ba)?,
-            bah: match self.bah {
-                Some(b) => v(b)?,
-                None => DMatrix::zeros(1, h),
-            },
-            reset: self.reset,
-        })
+        let bah = match self.bah {
+            Some(b) => v(b)?,
+            None => DMatrix::zeros(1, h),
+        };
+        Ok(GruCell::new(
+            tape.value(self.wzx)?,
+            v(self.wzh)?,
+            v(self.bz)?,
+            tape.value(self.wax)?,
+            v(self.wah)?,
+            v(self.ba)?,
+            bah,
+            self.reset,
+        ))
     }
 }
 
