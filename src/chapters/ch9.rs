@@ -5,6 +5,8 @@
 //! regression on a review's mean GloVe vector, and on its bag of words.
 
 pub mod baselines;
+pub mod chapter;
+pub mod data;
 
 use crate::autograd::{Tape, Var};
 use crate::by_hand::gru::Reset;

@@ -50,6 +50,7 @@ pub static REGISTRY: &[&dyn Chapter] = &[
     &ch6::chapter::Ch6,
     &ch7::chapter::Ch7,
     &ch8::chapter::Ch8,
+    &ch9::chapter::Ch9,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Chapter> {

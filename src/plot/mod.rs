@@ -9,6 +9,7 @@ pub mod contour;
 pub mod regions;
 pub mod scatter;
 pub mod scatter3d;
+pub mod words;
 
 pub use contour::{paths_over_contours, PathChart};
 pub use plotters::style::RGBColor;
