@@ -4,9 +4,12 @@ pub mod batch;
 pub mod csi300;
 pub mod curve;
 pub mod download;
+pub mod glove;
 pub mod idx;
+pub mod imdb;
 pub mod mnist;
 pub mod plane;
 pub mod root;
+pub mod text;
 
 pub use root::data_root;
