@@ -7,6 +7,7 @@
 pub mod baselines;
 pub mod chapter;
 pub mod data;
+pub mod figures;
 
 use crate::autograd::{Tape, Var};
 use crate::by_hand::gru::Reset;

@@ -12,7 +12,9 @@ pub struct WordRow {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Draw `rows` into an SVG `width` pixels wide; each row's scores are scaled by that row's largest magnitude.
@@ -31,7 +33,12 @@ pub fn word_heat(path: &Path, width: u32, rows: &[WordRow]) -> Result<()> {
             escape(&row.title)
         );
         y += LINE;
-        let scale = row.words.iter().map(|w| w.1.abs()).fold(0.0, f64::max).max(1e-30);
+        let scale = row
+            .words
+            .iter()
+            .map(|w| w.1.abs())
+            .fold(0.0, f64::max)
+            .max(1e-30);
         let mut x = 10.0;
         for (word, score) in &row.words {
             let w = word.chars().count() as f64 * CHAR + 6.0;

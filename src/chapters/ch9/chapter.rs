@@ -194,8 +194,18 @@ impl Chapter for Ch9 {
         let (book, _, _) = outcome(&Settings::book(), false, &mut |_| {})?;
         println!("ch9 book setup: {}", outcome_json(&book));
         figures::curves(&o.report, &book.report, &out.file("ch9_curves.svg"))?;
-        figures::by_length(&o.report, &o.prepared.test_lengths, &out.file("ch9_accuracy_by_length.svg"))?;
-        figures::saliency(&model, &mut tape, &o.prepared, 4, &out.file("ch9_words.svg"))?;
+        figures::by_length(
+            &o.report,
+            &o.prepared.test_lengths,
+            &out.file("ch9_accuracy_by_length.svg"),
+        )?;
+        figures::saliency(
+            &model,
+            &mut tape,
+            &o.prepared,
+            4,
+            &out.file("ch9_words.svg"),
+        )?;
         Ok(())
     }
 }

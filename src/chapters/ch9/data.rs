@@ -70,7 +70,10 @@ pub fn prepare(imdb: &Imdb, glove: &Glove, s: &Settings, steps: usize) -> Result
             known += u64::from(glove.vector(word).is_some());
         }
     }
-    let test_lengths = test.iter().map(|r| crate::data::text::tokenize(&r.text).len()).collect();
+    let test_lengths = test
+        .iter()
+        .map(|r| crate::data::text::tokenize(&r.text).len())
+        .collect();
     Ok(Prepared {
         corpus,
         vocab,

@@ -5,6 +5,7 @@ use super::data::Prepared;
 use super::{Report, SentimentNet};
 use crate::autograd::Tape;
 use crate::error::Result;
+use crate::nn::Module;
 use crate::plot::words::{word_heat, WordRow};
 use crate::plot::{line_panels, Panel, Series, PALETTE};
 use nalgebra::DMatrix;
@@ -107,12 +108,18 @@ pub fn saliency(
         let (gx, xv) = (g.get_or_zeros(tape, x)?, tape.value(x)?);
         let words = (0..one.lengths[0])
             .map(|t| {
-                let s: f64 = (0..d).map(|j| (gx[(0, t * d + j)] * xv[(0, t * d + j)]) as f64).sum();
+                let s: f64 = (0..d)
+                    .map(|j| (gx[(0, t * d + j)] * xv[(0, t * d + j)]) as f64)
+                    .sum();
                 let w = p.vocab.word(one.ids[0][t]).unwrap_or("?").to_string();
                 (w, s)
             })
             .collect();
-        let label = if one.labels[0] == 1 { "positive" } else { "negative" };
+        let label = if one.labels[0] == 1 {
+            "positive"
+        } else {
+            "negative"
+        };
         let said = if c == 1 { "positive" } else { "negative" };
         rows.push(WordRow {
             title: format!("Test review {} ({label}; predicted {said})", i + 1),
