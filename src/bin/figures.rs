@@ -1,7 +1,7 @@
 //! `cargo run --release --bin figures`: regenerate the book's figures into `plots/`, from fixed seeds, in 10 to 25
 //! minutes on 2 cores. `-- --full` adds the long runs (the CNNs of chapters 4 to 6, 20 to 45 minutes more).
-//! Every chapter of [`zerodl::chapters::REGISTRY`] draws its own; figures that need a dataset which is missing
-//! are skipped, and said to be.
+//! Every chapter of [`zerodl::chapters::REGISTRY`] draws its own (`-- --chapter=ch9` draws one chapter's only);
+//! figures that need a dataset which is missing are skipped, and said to be.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ use zerodl::data::mnist;
 #[global_allocator]
 static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 
-fn run(dir: &Path, full: bool) -> zerodl::Result<Vec<PathBuf>> {
+fn run(dir: &Path, full: bool, only: Option<&str>) -> zerodl::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| zerodl::Error::io(dir, e))?;
     let data = match mnist::load() {
         Ok(data) => Ok(data),
@@ -20,7 +20,10 @@ fn run(dir: &Path, full: bool) -> zerodl::Result<Vec<PathBuf>> {
         Err(e) => return Err(e),
     };
     let mut out = Figures::new(dir, data.as_ref().map_err(Clone::clone), full);
-    for chapter in REGISTRY {
+    for chapter in REGISTRY
+        .iter()
+        .filter(|c| only.is_none_or(|n| c.name() == n))
+    {
         chapter.figures(&mut out)?;
     }
     if let Some(line) = out.skipped_long_runs() {
@@ -37,12 +40,25 @@ fn run(dir: &Path, full: bool) -> zerodl::Result<Vec<PathBuf>> {
 
 fn main() -> ExitCode {
     zerodl::alloc::keep_freed_memory();
-    let full = std::env::args().skip(1).any(|a| a == "--full");
-    if let Some(a) = std::env::args().skip(1).find(|a| a != "--full") {
-        eprintln!("figures: unknown argument {a:?} (the only flag is --full)");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let full = args.iter().any(|a| a == "--full");
+    let only = args.iter().find_map(|a| a.strip_prefix("--chapter="));
+    let known: Vec<&str> = REGISTRY.iter().map(|c| c.name()).collect();
+    if let Some(a) = args
+        .iter()
+        .find(|a| *a != "--full" && !a.starts_with("--chapter="))
+    {
+        eprintln!("figures: unknown argument {a:?} (the flags are --full and --chapter=NAME)");
         return ExitCode::from(2);
     }
-    match run(Path::new("plots"), full) {
+    if let Some(n) = only.filter(|n| !known.contains(n)) {
+        eprintln!(
+            "figures: no chapter {n:?} (the chapters: {})",
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    match run(Path::new("plots"), full, only) {
         Ok(files) => {
             for f in &files {
                 println!("wrote {}", f.display());

@@ -62,12 +62,13 @@ pub struct Settings {
 
 impl Default for Settings {
     /// Ours: one bidirectional GRU layer of 64 (PyTorch's form) over trainable GloVe vectors, the padding masked,
-    /// the two last states read, dropout keep 0.5, Adam 2e-3 then 1e-3, batch 32, 3 epochs, the first 250
-    /// tokens of each review, 2,500 training reviews held out for validation.
+    /// the two last states read, dropout keep 0.5, Adam 2e-3, 1e-3, 5e-4 by epoch, batch 32, 3 epochs, the first
+    /// 500 tokens of each review, 2,500 training reviews held out for validation. Chosen on those 2,500: 250
+    /// tokens gave 88.64% (4 epochs: 88.64%), 400 tokens 89.32% (96 units: 89.24%), 500 tokens 89.68%.
     fn default() -> Self {
         Settings {
             book_setup: false,
-            steps: 250,
+            steps: 500,
             hidden: 64,
             layers: 1,
             merge: Merge::PerLayer,

@@ -177,6 +177,10 @@ impl Chapter for Ch9 {
     fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
         let f: Flags = flags::parse(m)?;
         let s = settings(&f)?;
+        // Reading and tokenizing take about two seconds: a line on standard error says what the wait is.
+        eprintln!(
+            "ch9: reading the IMDB archive and GloVe, tokenizing 50,000 reviews, then training"
+        );
         let (o, _, _) = outcome(&s, !f.no_baselines, progress)?;
         Ok(outcome_json(&o))
     }

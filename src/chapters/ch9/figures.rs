@@ -83,7 +83,7 @@ pub fn by_length(r: &Report, lengths: &[usize], path: &Path) -> Result<()> {
 }
 
 // ANCHOR: saliency
-/// For the first `count` test reviews: each word's `∂z_c/∂e · e`, the gradient of the predicted class's logit
+/// For `count` test reviews, alternately the first negative and the first positive ones: each word's `∂z_c/∂e · e`, the gradient of the predicted class's logit
 /// with respect to the word's embedding, dotted with the embedding (blue: pushes towards the prediction,
 /// red: against). One backward pass per review gives every word's gradient.
 pub fn saliency(
@@ -96,7 +96,10 @@ pub fn saliency(
     model.dropout.set_training(false);
     let d = p.corpus.vectors.ncols();
     let mut rows = Vec::new();
-    for i in 0..count.min(p.corpus.test.len()) {
+    let n = p.corpus.test.len();
+    // The test set lists the negative reviews, then the positive ones.
+    let picks = (0..count.min(n)).map(|k| k / 2 + (k % 2) * (n / 2));
+    for i in picks {
         let one = p.corpus.test.select(&[i]);
         tape.reset();
         let (f, x) = model.features(tape, &one)?;
