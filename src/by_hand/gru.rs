@@ -19,7 +19,7 @@
 use super::recurrent::Cell;
 use crate::error::{Error, Result, Shape};
 use crate::kernels::act::{sigmoid_in_place, tanh_in_place};
-use crate::kernels::{gemm_strided, Strided};
+use crate::kernels::{gemm_into as product, gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 
@@ -105,35 +105,6 @@ pub struct GruCache<T: Real> {
     z: DMatrix<T>,
     a: DMatrix<T>,
     q_or_s: DMatrix<T>,
-}
-
-/// `C ← op(A) op(B) + β C` through the crate's product kernel (a transpose costs no copy).
-fn product<T: Real>(
-    a: &DMatrix<T>,
-    ta: bool,
-    b: &DMatrix<T>,
-    tb: bool,
-    beta: T,
-    c: &mut DMatrix<T>,
-) {
-    let (m, k) = if ta {
-        (a.ncols(), a.nrows())
-    } else {
-        a.shape()
-    };
-    let n = if tb { b.nrows() } else { b.ncols() };
-    debug_assert_eq!(c.shape(), (m, n));
-    let ldc = c.nrows();
-    gemm_strided(
-        m,
-        k,
-        n,
-        Strided::of(a, ta),
-        Strided::of(b, tb),
-        beta,
-        c.as_mut_slice(),
-        ldc,
-    );
 }
 
 /// Columns `from .. from + cols` of `m` (contiguous in column-major storage), as a slice copy.

@@ -12,7 +12,7 @@
 use super::recurrent::Cell;
 use crate::error::{Error, Result, Shape};
 use crate::kernels::act::{sigmoid_in_place, tanh_in_place};
-use crate::kernels::{gemm_strided, Strided};
+use crate::kernels::gemm_into as product;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 
@@ -178,34 +178,4 @@ fn blocks<T: Real>(m: &[T], nh: usize) -> [&[T]; 4] {
     let (f, rest) = rest.split_at(nh);
     let (o, g) = rest.split_at(nh);
     [i, f, o, g]
-}
-
-/// `C ← op(A) op(B) + β C` through the crate's product kernel (operands read through their strides, so a
-/// transpose costs no copy).
-fn product<T: Real>(
-    a: &DMatrix<T>,
-    ta: bool,
-    b: &DMatrix<T>,
-    tb: bool,
-    beta: T,
-    c: &mut DMatrix<T>,
-) {
-    let (m, k) = if ta {
-        (a.ncols(), a.nrows())
-    } else {
-        a.shape()
-    };
-    let n = if tb { b.nrows() } else { b.ncols() };
-    debug_assert_eq!(c.shape(), (m, n));
-    let ldc = c.nrows();
-    gemm_strided(
-        m,
-        k,
-        n,
-        Strided::of(a, ta),
-        Strided::of(b, tb),
-        beta,
-        c.as_mut_slice(),
-        ldc,
-    );
 }

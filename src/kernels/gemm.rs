@@ -36,6 +36,40 @@ pub fn gemm<T: Real>(a: &DMatrix<T>, ta: bool, b: &DMatrix<T>, tb: bool) -> DMat
     c
 }
 
+/// `C ← op(A) op(B) + β C` into an existing `C`, on the calling thread: the recurrent cells' per-step products,
+/// too small to split, with operands read through their strides (a transpose costs no copy).
+pub fn gemm_into<T: Real>(
+    a: &DMatrix<T>,
+    ta: bool,
+    b: &DMatrix<T>,
+    tb: bool,
+    beta: T,
+    c: &mut DMatrix<T>,
+) {
+    let (m, k) = if ta {
+        (a.ncols(), a.nrows())
+    } else {
+        a.shape()
+    };
+    let n = if tb { b.nrows() } else { b.ncols() };
+    assert_eq!(
+        c.shape(),
+        (m, n),
+        "gemm_into: output shape (checked by the callers)"
+    );
+    let ldc = c.nrows();
+    gemm_strided(
+        m,
+        k,
+        n,
+        Strided::of(a, ta),
+        Strided::of(b, tb),
+        beta,
+        c.as_mut_slice(),
+        ldc,
+    );
+}
+
 /// A read-only operand as matrixmultiply sees it: a slice and the steps between rows and between columns.
 #[derive(Clone, Copy)]
 pub struct Strided<'a, T> {

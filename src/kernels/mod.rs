@@ -6,5 +6,5 @@ pub mod act;
 pub mod gemm;
 pub mod par;
 
-pub use gemm::{gemm, gemm_strided, Strided};
+pub use gemm::{gemm, gemm_into, gemm_strided, Strided};
 pub use par::PAR_CHUNK;
