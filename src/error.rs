@@ -77,6 +77,11 @@ pub enum Error {
         value: f64,
     },
 
+    /// Training stopped at a step boundary because it was asked to (Ctrl-C): the run can be resumed from its
+    /// last checkpoint.
+    #[error("interrupted after step {step}")]
+    Interrupted { step: usize },
+
     /// A training or experiment setting that cannot work.
     #[error("config: {0}")]
     Config(String),

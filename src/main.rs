@@ -4,12 +4,23 @@
 //! standard error, and ends by printing one JSON line of the final metrics on standard output. The chapters
 //! and their flags come from [`zerodl::chapters::REGISTRY`].
 
-use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches, ValueEnum};
+use clap::{value_parser, Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use zerodl::chapters::{self, REGISTRY};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use zerodl::chapters::{self, Chapter, REGISTRY};
 use zerodl::data::download;
-use zerodl::train::Progress;
+use zerodl::train::{Checkpoint, Control, Progress};
+use zerodl::Error;
+
+/// Flags of `zerodl run` itself (not of a chapter): they are not part of a run's settings, so a checkpoint
+/// does not record them and `--resume` does not compare them.
+const RUN_FLAGS: [&str; 5] = ["quiet", "save", "save-every", "resume", "detect-anomaly"];
+/// Checkpoints every this many steps by default: a few seconds of work for the MNIST chapters between
+/// saves, so an interruption loses little and saving costs little.
+const DEFAULT_SAVE_EVERY: &str = "500";
 
 // Why: see `zerodl::alloc`.
 #[global_allocator]
@@ -30,14 +41,9 @@ enum Dataset {
 }
 
 fn cli() -> Command {
-    let chapters = REGISTRY.iter().map(|c| {
-        c.flags(Command::new(c.name()).about(c.about())).arg(
-            Arg::new("quiet")
-                .long("quiet")
-                .action(ArgAction::SetTrue)
-                .help("No progress bar"),
-        )
-    });
+    let chapters = REGISTRY
+        .iter()
+        .map(|c| run_flags(c.flags(Command::new(c.name()).about(c.about()))));
     let list: String = REGISTRY
         .iter()
         .map(|c| format!("  {}  {}\n", c.name(), c.about()))
@@ -59,9 +65,130 @@ fn cli() -> Command {
                 .arg_required_else_help(true)
                 .subcommands(chapters),
         )
+        .subcommand(
+            Command::new("eval")
+                .about("Evaluate a saved model on its chapter's test data; prints the run's JSON fields.")
+                .arg(Arg::new("dir").required(true).value_parser(value_parser!(PathBuf)).help("Checkpoint folder (from --save)")),
+        )
+        .subcommand(
+            Command::new("predict")
+                .about("Ask a saved MNIST model (ch2 to ch6) about a PNG of a digit; prints the class probabilities.")
+                .arg(Arg::new("dir").required(true).value_parser(value_parser!(PathBuf)).help("Checkpoint folder (from --save)"))
+                .arg(Arg::new("input").required(true).value_parser(value_parser!(PathBuf)).help("A PNG of one digit: any size, grey or colour, dark on light or light on dark")),
+        )
         .subcommand(DataArgs::augment_args(Command::new("data").about(
             "Download a dataset into the data root ($ZERODL_DATA, default data/).",
         )))
+}
+
+/// The flags every chapter's run takes besides its own.
+fn run_flags(cmd: Command) -> Command {
+    let every = "Save every this many steps (with --save)";
+    cmd.arg(
+        Arg::new("quiet")
+            .long("quiet")
+            .action(ArgAction::SetTrue)
+            .help("No progress bar"),
+    )
+    .arg(
+        Arg::new("save")
+            .long("save")
+            .value_name("DIR")
+            .value_parser(value_parser!(PathBuf))
+            .help("Keep a checkpoint of the run in DIR: at the end, every --save-every steps, and on Ctrl-C"),
+    )
+    .arg(
+        Arg::new("save-every")
+            .long("save-every")
+            .value_name("STEPS")
+            .value_parser(|s: &str| zerodl::chapters::flags::count(s))
+            .default_value(DEFAULT_SAVE_EVERY)
+            .help(every),
+    )
+    .arg(
+        Arg::new("resume")
+            .long("resume")
+            .value_name("DIR")
+            .value_parser(value_parser!(PathBuf))
+            .help("Continue the run saved in DIR exactly where it stopped (with its own flags; saves back to DIR)"),
+    )
+}
+
+/// The chapter's own flags from the command line (everything after `run <chapter>` but the run flags).
+fn chapter_args(raw: &[String], chapter: &str) -> Vec<String> {
+    let start = raw
+        .windows(2)
+        .position(|w| w[0] == "run" && w[1] == chapter)
+        .map_or(raw.len(), |i| i + 2);
+    let mut out = Vec::new();
+    let mut rest = raw[start..].iter();
+    while let Some(a) = rest.next() {
+        let name = a.trim_start_matches("--");
+        let (name, inline) = name
+            .split_once('=')
+            .map_or((name, false), |(n, _)| (n, true));
+        if a.starts_with("--") && RUN_FLAGS.contains(&name) {
+            if !inline && !matches!(name, "quiet" | "detect-anomaly") {
+                rest.next();
+            }
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
+/// A chapter's flags parsed from saved arguments.
+fn chapter_matches(chapter: &dyn Chapter, args: &[String]) -> zerodl::Result<ArgMatches> {
+    run_flags(chapter.flags(Command::new(chapter.name())))
+        .try_get_matches_from(
+            std::iter::once(chapter.name().to_string()).chain(args.iter().cloned()),
+        )
+        .map_err(|e| Error::Config(format!("the saved flags {args:?} do not parse: {e}")))
+}
+
+/// A checkpoint and the chapter and flags it was saved with.
+fn saved_run(
+    dir: &std::path::Path,
+) -> zerodl::Result<(Checkpoint, &'static dyn Chapter, Vec<String>)> {
+    let c = Checkpoint::load(dir)?;
+    let name = c.meta.get("zerodl.chapter").cloned().unwrap_or_default();
+    let chapter = chapters::find(&name).ok_or_else(|| Error::Format {
+        path: dir.display().to_string(),
+        msg: format!("saved by chapter {name:?}, which this zerodl does not have"),
+    })?;
+    let args: Vec<String> = match c.meta_json("zerodl.args")? {
+        serde_json::Value::Array(v) => v
+            .iter()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect(),
+        other => {
+            return Err(Error::Format {
+                path: dir.display().to_string(),
+                msg: format!("zerodl.args is not a list of flags: {other}"),
+            })
+        }
+    };
+    Ok((c, chapter, args))
+}
+
+/// Set by the first Ctrl-C: runs stop at the next step boundary (saving first). A second Ctrl-C exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        // No handler (a sandbox without signals) only means Ctrl-C kills the run as it always did.
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                eprintln!("\nzerodl: stopped at once (second Ctrl-C)");
+                std::process::exit(130);
+            }
+            eprintln!("\nzerodl: stopping after this step (Ctrl-C again to quit at once)");
+        });
+        flag
+    })
+    .clone()
 }
 
 fn bar(quiet: bool) -> ProgressBar {
@@ -87,12 +214,92 @@ fn progress_fn(b: &ProgressBar) -> impl FnMut(&Progress) + '_ {
     }
 }
 
-fn run(name: &str, flags: &ArgMatches) -> zerodl::Result<serde_json::Value> {
+fn run(name: &str, flags: &ArgMatches, raw: &[String]) -> zerodl::Result<serde_json::Value> {
     let chapter = chapters::find(name).expect("clap only accepts the registry's chapters");
+    let save = flags.get_one::<PathBuf>("save").cloned();
+    let resume = flags.get_one::<PathBuf>("resume").cloned();
+    if (save.is_some() || resume.is_some()) && !chapter.checkpoints() {
+        let takers: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|c| c.checkpoints())
+            .map(|c| c.name())
+            .collect();
+        return Err(Error::Config(format!(
+            "--save and --resume work for {}; {name} does not save checkpoints",
+            takers.join(", ")
+        )));
+    }
+    let own = chapter_args(raw, name);
+    let (matches, args, checkpoint) = match &resume {
+        Some(dir) => {
+            let (c, saved, args) = saved_run(dir)?;
+            if saved.name() != name {
+                return Err(Error::Config(format!(
+                    "{} holds a {} run, not {name}: resume it with `zerodl run {} --resume {}`",
+                    dir.display(),
+                    saved.name(),
+                    saved.name(),
+                    dir.display()
+                )));
+            }
+            if !own.is_empty() && own != args {
+                return Err(Error::Config(format!(
+                    "--resume continues the saved run with its own flags {args:?}; drop {own:?}, or start a new run without --resume"
+                )));
+            }
+            (chapter_matches(chapter, &args)?, args, Some(Arc::new(c)))
+        }
+        None => (flags.clone(), own, None),
+    };
+    let meta = [
+        ("zerodl.chapter".to_string(), name.to_string()),
+        (
+            "zerodl.args".to_string(),
+            serde_json::json!(args).to_string(),
+        ),
+        (
+            "zerodl.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ];
+    let control = Control {
+        save: save.or(resume),
+        save_every: *flags.get_one::<usize>("save-every").expect("has a default"),
+        resume: checkpoint,
+        interrupt: Some(interrupt_flag()),
+        eval_only: false,
+        meta: meta.into_iter().collect(),
+    };
     let b = bar(flags.get_flag("quiet"));
-    let value = chapter.run(flags, &mut progress_fn(&b))?;
+    let value = chapter.run(&matches, &mut progress_fn(&b), &control);
     b.finish_and_clear();
-    Ok(value)
+    if let (Err(Error::Interrupted { .. }), Some(dir)) = (&value, &control.save) {
+        eprintln!(
+            "zerodl: the checkpoint in {} holds the run: continue it with `zerodl run {name} --resume {}`",
+            dir.display(),
+            dir.display()
+        );
+    } else if let Err(Error::Interrupted { .. }) = &value {
+        eprintln!("zerodl: nothing was saved (run with --save DIR to keep a run's progress)");
+    }
+    value
+}
+
+fn eval(dir: &std::path::Path) -> zerodl::Result<serde_json::Value> {
+    let (c, chapter, args) = saved_run(dir)?;
+    let matches = chapter_matches(chapter, &args)?;
+    let control = Control {
+        resume: Some(Arc::new(c)),
+        eval_only: true,
+        ..Control::default()
+    };
+    chapter.run(&matches, &mut |_| {}, &control)
+}
+
+fn predict(dir: &std::path::Path, input: &std::path::Path) -> zerodl::Result<serde_json::Value> {
+    let (c, chapter, args) = saved_run(dir)?;
+    let matches = chapter_matches(chapter, &args)?;
+    chapter.predict(&matches, &c, input)
 }
 
 fn data(args: DataArgs) -> zerodl::Result<()> {
@@ -111,12 +318,24 @@ fn data(args: DataArgs) -> zerodl::Result<()> {
 
 fn main() -> ExitCode {
     zerodl::alloc::keep_freed_memory();
+    let raw: Vec<String> = std::env::args().collect();
     let matches = cli().get_matches();
+    let mut interrupted = false;
     let result = match matches.subcommand() {
         Some(("run", m)) => {
             let (name, flags) = m.subcommand().expect("a chapter is required");
-            run(name, flags).map(|v| println!("{v}"))
+            let r = run(name, flags, &raw).map(|v| println!("{v}"));
+            interrupted = interrupt_flag().load(Ordering::SeqCst);
+            r
         }
+        Some(("eval", m)) => {
+            eval(m.get_one::<PathBuf>("dir").expect("required")).map(|v| println!("{v}"))
+        }
+        Some(("predict", m)) => predict(
+            m.get_one::<PathBuf>("dir").expect("required"),
+            m.get_one::<PathBuf>("input").expect("required"),
+        )
+        .map(|v| println!("{v}")),
         Some(("data", m)) => match DataArgs::from_arg_matches(m) {
             Ok(args) => data(args),
             Err(e) => e.exit(),
@@ -127,7 +346,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("zerodl: {e}");
-            ExitCode::FAILURE
+            // 130 = 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C.
+            if interrupted {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -9,7 +9,14 @@ use crate::error::{Error, Result};
 use crate::optim::{clip, Optimizer, Schedule};
 use crate::rng::seeded;
 use crate::scalar::Real;
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
+
+pub mod checkpoint;
+pub use checkpoint::Checkpoint;
 
 pub use crate::nn::{Classifier, Module};
 
@@ -60,6 +67,49 @@ pub struct LoopConfig {
     pub divergence: Divergence,
     /// Total steps, for progress bars.
     pub total_steps: usize,
+    /// Continue a saved run: the first `resume.steps` steps are replayed without training (their batches are
+    /// still drawn, so the data order continues exactly), and the loop's own state is restored.
+    pub resume: Option<LoopState>,
+    /// Checked after every step: when set, the loop saves (see [`train_loop_saving`]) and stops with
+    /// [`Error::Interrupted`].
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Save every this many steps (0: only at the end and when interrupted).
+    pub save_every: usize,
+}
+
+/// Where the loop is: with the model, the optimizer and the caller's curves, what continues a run exactly.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LoopState {
+    /// Steps taken.
+    pub steps: usize,
+    /// The first step's loss (the divergence policy's reference).
+    pub first_loss: Option<f64>,
+    pub max_grad_norm: f64,
+}
+
+impl LoopState {
+    /// As numbers, bit-exact (for a checkpoint tensor).
+    pub fn to_f64s(&self) -> Vec<f64> {
+        vec![
+            self.steps as f64,
+            self.first_loss.unwrap_or(f64::NAN),
+            self.max_grad_norm,
+        ]
+    }
+
+    pub fn from_f64s(v: &[f64]) -> Result<Self> {
+        match v {
+            &[steps, first, max] if steps >= 0.0 && steps.fract() == 0.0 => Ok(LoopState {
+                steps: steps as usize,
+                first_loss: (!first.is_nan()).then_some(first),
+                max_grad_norm: max,
+            }),
+            _ => Err(Error::invalid(
+                "checkpoint",
+                format!("the loop state {v:?} is not [steps, first loss, max gradient norm]"),
+            )),
+        }
+    }
 }
 
 impl Default for LoopConfig {
@@ -71,6 +121,9 @@ impl Default for LoopConfig {
             grad_norm: false,
             divergence: Divergence::default(),
             total_steps: 0,
+            resume: None,
+            interrupt: None,
+            save_every: 0,
         }
     }
 }
@@ -126,13 +179,31 @@ pub fn train_loop<T: Real, B>(
     forward: &mut dyn FnMut(&mut Tape<T>, &B) -> Result<Forward>,
     after: &mut dyn FnMut(&Progress, &B, &Forward, &mut Tape<T>) -> Result<()>,
 ) -> Result<LoopReport> {
+    let mut no_save = |_: &LoopState, _: &mut Tape<T>, _: &mut dyn Optimizer<T>| Ok(());
+    train_loop_saving(tape, model, opt, batches, cfg, forward, after, &mut no_save)
+}
+
+/// [`train_loop`] that also hands its state to `save` every `cfg.save_every` steps, at the end, and when
+/// `cfg.interrupt` stops it (then it returns [`Error::Interrupted`] after saving).
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+pub fn train_loop_saving<T: Real, B>(
+    tape: &mut Tape<T>,
+    model: &dyn Module,
+    opt: &mut dyn Optimizer<T>,
+    batches: impl IntoIterator<Item = (usize, B)>,
+    cfg: &LoopConfig,
+    forward: &mut dyn FnMut(&mut Tape<T>, &B) -> Result<Forward>,
+    after: &mut dyn FnMut(&Progress, &B, &Forward, &mut Tape<T>) -> Result<()>,
+    save: &mut dyn FnMut(&LoopState, &mut Tape<T>, &mut dyn Optimizer<T>) -> Result<()>,
+) -> Result<LoopReport> {
     if cfg.steps_per_batch == 0 {
         return Err(Error::Config("steps per batch must be at least 1".into()));
     }
     let named = model.named_params();
     let params: Vec<Var> = named.iter().map(|(_, v)| *v).collect();
-    let mut report = LoopReport::default();
-    let (mut first_loss, mut current_epoch) = (None, None);
+    let resume = cfg.resume.unwrap_or_default();
+    let mut state = LoopState { steps: 0, ..resume };
+    let mut current_epoch = None;
     for (epoch, batch) in batches {
         if current_epoch != Some(epoch) {
             if let Some(s) = &cfg.schedule {
@@ -141,12 +212,17 @@ pub fn train_loop<T: Real, B>(
             current_epoch = Some(epoch);
         }
         for _ in 0..cfg.steps_per_batch {
-            let step = report.steps + 1;
+            let step = state.steps + 1;
+            if step <= resume.steps {
+                // Replayed, not retrained: the checkpoint holds what these steps did.
+                state.steps = step;
+                continue;
+            }
             model.set_training(true);
             tape.reset();
             let f = forward(tape, &batch)?;
             let loss = tape.scalar(f.loss)?.as_f64();
-            check_loss(step, loss, &mut first_loss, cfg.divergence)?;
+            check_loss(step, loss, &mut state.first_loss, cfg.divergence)?;
             let mut grads = tape.backward(f.objective)?;
             let grad_norm = if cfg.clip == Clip::None && !cfg.grad_norm {
                 check_grads(step, &grads, &named)?;
@@ -158,11 +234,11 @@ pub fn train_loop<T: Real, B>(
                     check_grads(step, &grads, &named)?;
                 }
                 cfg.clip.apply(&mut grads, &params)?;
-                report.max_grad_norm = report.max_grad_norm.max(norm);
+                state.max_grad_norm = state.max_grad_norm.max(norm);
                 norm
             };
             opt.step(tape, &mut grads, &params)?;
-            report.steps = step;
+            state.steps = step;
             let p = Progress {
                 step,
                 total_steps: cfg.total_steps,
@@ -171,9 +247,29 @@ pub fn train_loop<T: Real, B>(
                 grad_norm,
             };
             after(&p, &batch, &f, tape)?;
+            let stop = cfg
+                .interrupt
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::SeqCst));
+            if stop || (cfg.save_every > 0 && step % cfg.save_every == 0) {
+                save(&state, tape, opt)?;
+            }
+            if stop {
+                return Err(Error::Interrupted { step });
+            }
         }
     }
-    Ok(report)
+    if state.steps < resume.steps {
+        return Err(Error::Config(format!(
+            "the checkpoint is at step {}, but this run has only {} steps",
+            resume.steps, state.steps
+        )));
+    }
+    save(&state, tape, opt)?;
+    Ok(LoopReport {
+        steps: state.steps,
+        max_grad_norm: state.max_grad_norm,
+    })
 }
 // ANCHOR_END: train_loop
 
@@ -211,6 +307,86 @@ fn check_grads<T: Real>(step: usize, grads: &Grads<T>, named: &[(String, Var)]) 
         }
     }
     Ok(())
+}
+
+/// What `--save`, `--resume`, Ctrl-C and `zerodl eval` ask of a run. The default trains from scratch, saves
+/// nothing and is never interrupted.
+#[derive(Clone, Debug, Default)]
+pub struct Control {
+    /// Folder to keep the run's checkpoint in (`--save`).
+    pub save: Option<PathBuf>,
+    /// Save every this many steps (0: only at the end and when interrupted).
+    pub save_every: usize,
+    /// Continue this saved run (`--resume`).
+    pub resume: Option<Arc<Checkpoint>>,
+    /// Set (by the CLI's Ctrl-C handler) to stop at the next step boundary, saving first.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Only evaluate the resumed model (`zerodl eval`): no training step is taken.
+    pub eval_only: bool,
+    /// Written into every checkpoint (the chapter and its flags), so that `--resume`, `eval` and `predict`
+    /// rebuild the same model.
+    pub meta: std::collections::BTreeMap<String, String>,
+}
+
+/// The caller's own state (curves so far, running sums), by name, saved bit-exact as float64 tensors
+/// `run.<name>`.
+pub type RunState = Vec<(String, Vec<f64>)>;
+
+impl Control {
+    /// Restore the model and the optimizer from the run being resumed; the loop's state and the checkpoint
+    /// (for the caller's own state), or `None` for a fresh run.
+    pub fn resumed(
+        &self,
+        tape: &mut Tape<f32>,
+        model: &dyn Module,
+        opt: &mut dyn Optimizer<f32>,
+    ) -> Result<Option<(LoopState, Arc<Checkpoint>)>> {
+        let Some(c) = &self.resume else {
+            return Ok(None);
+        };
+        c.restore_model(tape, model)?;
+        c.restore_optimizer(tape, opt, &crate::nn::module::param_names(model)?)?;
+        let state = LoopState::from_f64s(&c.f64s("loop.state", 3)?)?;
+        Ok(Some((state, c.clone())))
+    }
+
+    /// `cfg` with this run's resume point, interruption flag and saving interval.
+    pub fn loop_config(&self, cfg: LoopConfig, resume: Option<LoopState>) -> LoopConfig {
+        LoopConfig {
+            resume,
+            interrupt: self.interrupt.clone(),
+            save_every: if self.save.is_some() {
+                self.save_every
+            } else {
+                0
+            },
+            ..cfg
+        }
+    }
+
+    /// Write the run's checkpoint, when saving.
+    pub fn save(
+        &self,
+        state: &LoopState,
+        tape: &Tape<f32>,
+        model: &dyn Module,
+        opt: &mut dyn Optimizer<f32>,
+        run: RunState,
+    ) -> Result<()> {
+        let Some(dir) = &self.save else {
+            return Ok(());
+        };
+        let mut c = Checkpoint::new();
+        c.meta.extend(self.meta.clone());
+        c.put_model(tape, model)?;
+        c.put_optimizer(opt, &crate::nn::module::param_names(model)?)?;
+        c.put_f64("loop.state", &state.to_f64s());
+        for (name, v) in run {
+            c.put_f64(&format!("run.{name}"), &v);
+        }
+        c.save(dir)?;
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -307,6 +483,8 @@ pub fn count_correct(logits: &nalgebra::DMatrix<f32>, labels: &[usize]) -> usize
 pub struct Hooks<'a> {
     pub step: &'a mut dyn FnMut(&Progress, &Tape<f32>),
     pub eval: &'a mut dyn FnMut(&CurvePoint, &Tape<f32>),
+    /// Saving, resuming, interruption.
+    pub control: &'a Control,
 }
 
 // ANCHOR: fit
@@ -328,6 +506,23 @@ pub fn fit<M: Classifier>(
         ));
     }
     let start = Instant::now();
+    let ctl = hooks.control;
+    let resumed = ctl.resumed(tape, model, opt)?;
+    let state = RefCell::new(match &resumed {
+        Some((_, c)) => FitState::restore(c)?,
+        None => FitState::default(),
+    });
+    let resume = resumed.map(|(s, _)| s);
+    if ctl.eval_only {
+        let (test_loss, test_acc) = evaluate(tape, model, test, cfg.eval_batch)?;
+        return Ok(FitReport {
+            curve: state.into_inner().curve,
+            test_loss,
+            test_acc,
+            seconds: start.elapsed().as_secs_f64(),
+            steps: resume.map_or(0, |s| s.steps),
+        });
+    }
     let mut rng = seeded(cfg.seed);
     let l2_params = model.l2_params();
     let batches_per_epoch = train_set.len().div_ceil(cfg.batch);
@@ -339,12 +534,15 @@ pub fn fit<M: Classifier>(
             (epoch, (train_set.flat_rows(&rows), labels))
         })
     });
-    let lc = LoopConfig {
-        schedule: Some(cfg.schedule.clone()),
-        steps_per_batch: cfg.steps_per_batch,
-        total_steps,
-        ..LoopConfig::default()
-    };
+    let lc = ctl.loop_config(
+        LoopConfig {
+            schedule: Some(cfg.schedule.clone()),
+            steps_per_batch: cfg.steps_per_batch,
+            total_steps,
+            ..LoopConfig::default()
+        },
+        resume,
+    );
     let mut forward = |tape: &mut Tape<f32>, (x, labels): &Batch| {
         let x = tape.constant(x.clone());
         let z = model.logits(tape, x)?;
@@ -356,30 +554,42 @@ pub fn fit<M: Classifier>(
             output: z,
         })
     };
-    let (mut seen_loss, mut seen_correct, mut seen_n) = (0.0, 0, 0);
-    let mut curve = Vec::new();
     let mut after = |p: &Progress, (_, labels): &Batch, f: &Forward, tape: &mut Tape<f32>| {
-        seen_loss += p.loss * labels.len() as f64;
-        seen_correct += count_correct(tape.value(f.output)?, labels);
-        seen_n += labels.len();
+        let mut st = state.borrow_mut();
+        st.seen_loss += p.loss * labels.len() as f64;
+        st.seen_correct += count_correct(tape.value(f.output)?, labels);
+        st.seen_n += labels.len();
         (hooks.step)(p, tape);
         if p.step % cfg.eval_every.max(1) == 0 || p.step == total_steps {
             let (test_loss, test_acc) = evaluate(tape, model, test, cfg.eval_batch)?;
             let point = CurvePoint {
                 step: p.step,
                 epoch: p.step as f64 / (batches_per_epoch * cfg.steps_per_batch) as f64,
-                train_loss: seen_loss / seen_n as f64,
-                train_acc: seen_correct as f64 / seen_n as f64,
+                train_loss: st.seen_loss / st.seen_n as f64,
+                train_acc: st.seen_correct as f64 / st.seen_n as f64,
                 test_loss,
                 test_acc,
             };
             (hooks.eval)(&point, tape);
-            curve.push(point);
-            (seen_loss, seen_correct, seen_n) = (0.0, 0, 0);
+            st.curve.push(point);
+            (st.seen_loss, st.seen_correct, st.seen_n) = (0.0, 0, 0);
         }
         Ok(())
     };
-    let run = train_loop(tape, model, opt, batches, &lc, &mut forward, &mut after)?;
+    let mut save = |s: &LoopState, tape: &mut Tape<f32>, opt: &mut dyn Optimizer<f32>| {
+        ctl.save(s, tape, model, opt, state.borrow().to_run_state())
+    };
+    let run = train_loop_saving(
+        tape,
+        model,
+        opt,
+        batches,
+        &lc,
+        &mut forward,
+        &mut after,
+        &mut save,
+    )?;
+    let curve = state.into_inner().curve;
     let last = curve.last().expect("the last step always evaluates");
     Ok(FitReport {
         test_loss: last.test_loss,
@@ -390,6 +600,63 @@ pub fn fit<M: Classifier>(
     })
 }
 // ANCHOR_END: fit
+
+/// What [`fit`] keeps between steps: the curve so far and the running sums since its last point.
+#[derive(Default)]
+struct FitState {
+    curve: Vec<CurvePoint>,
+    seen_loss: f64,
+    seen_correct: usize,
+    seen_n: usize,
+}
+
+impl FitState {
+    fn to_run_state(&self) -> RunState {
+        let curve = self
+            .curve
+            .iter()
+            .flat_map(|p| {
+                [
+                    p.step as f64,
+                    p.epoch,
+                    p.train_loss,
+                    p.train_acc,
+                    p.test_loss,
+                    p.test_acc,
+                ]
+            })
+            .collect();
+        let sums = vec![self.seen_loss, self.seen_correct as f64, self.seen_n as f64];
+        vec![("curve".into(), curve), ("sums".into(), sums)]
+    }
+
+    fn restore(c: &Checkpoint) -> Result<Self> {
+        let curve = c.f64s_any("run.curve")?;
+        let sums = c.f64s("run.sums", 3)?;
+        if curve.len() % 6 != 0 {
+            return Err(Error::invalid(
+                "checkpoint",
+                format!("run.curve holds {} values, not rows of 6", curve.len()),
+            ));
+        }
+        Ok(FitState {
+            curve: curve
+                .chunks_exact(6)
+                .map(|r| CurvePoint {
+                    step: r[0] as usize,
+                    epoch: r[1],
+                    train_loss: r[2],
+                    train_acc: r[3],
+                    test_loss: r[4],
+                    test_acc: r[5],
+                })
+                .collect(),
+            seen_loss: sums[0],
+            seen_correct: sums[1] as usize,
+            seen_n: sums[2] as usize,
+        })
+    }
+}
 
 /// A batch of flat inputs `N x D` and their class labels.
 type Batch = (nalgebra::DMatrix<f32>, Vec<usize>);

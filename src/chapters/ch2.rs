@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::nn::{Init, Linear};
 use crate::optim::{Kind, Schedule};
 use crate::rng::seeded;
-use crate::train::{fit, CurvePoint, FitConfig, FitReport, Hooks, Progress};
+use crate::train::{fit, Control, CurvePoint, FitConfig, FitReport, Hooks, Progress};
 use nalgebra::DMatrix;
 
 #[derive(Clone, Debug)]
@@ -52,22 +52,32 @@ pub struct Report {
 }
 
 pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> {
+    run_with(data, s, progress, &Control::default())
+}
+
+/// The network of `s`, freshly initialised, on `tape`.
+pub fn model(tape: &mut Tape<f32>, s: &Settings) -> crate::nn::Mlp {
     let mut rng = seeded(s.seed);
-    let mut tape = Tape::<f32>::new();
     // ANCHOR: model
-    let layer = Linear::new(
-        &mut tape,
-        784,
-        10,
-        Init::Normal { std: s.init_std },
-        &mut rng,
-    );
-    let model = crate::nn::Mlp {
+    let layer = Linear::new(tape, 784, 10, Init::Normal { std: s.init_std }, &mut rng);
+    crate::nn::Mlp {
         layers: vec![layer],
         activation: crate::nn::Activation::Relu, // unused: one layer has no hidden activation
         bn: Vec::new(),
-    };
+    }
     // ANCHOR_END: model
+}
+
+/// [`run`] saving, resuming or only evaluating as `control` asks.
+pub fn run_with(
+    data: &Mnist,
+    s: &Settings,
+    progress: &mut dyn FnMut(&Progress),
+    control: &Control,
+) -> Result<Report> {
+    let mut tape = Tape::<f32>::new();
+    let model = model(&mut tape, s);
+    let layer = model.layers[0];
     let cfg = FitConfig {
         epochs: s.epochs,
         batch: s.batch,
@@ -91,6 +101,7 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
     let mut hooks = Hooks {
         step: &mut on_step,
         eval: &mut on_eval,
+        control,
     };
     let sets = (&data.train, &data.test);
     let mut opt = s.optimizer.build::<f32>(s.lr);

@@ -11,7 +11,8 @@ use crate::nn::{Activation, Init, Mlp};
 use crate::optim::{Kind, Schedule, Sgd};
 use crate::rng::seeded;
 use crate::train::{
-    fit, train_loop, CurvePoint, FitConfig, FitReport, Forward, Hooks, LoopConfig, Progress,
+    fit, train_loop, Control, CurvePoint, FitConfig, FitReport, Forward, Hooks, LoopConfig,
+    Progress,
 };
 use nalgebra::DMatrix;
 use rand::Rng as _;
@@ -64,15 +65,24 @@ impl Settings {
 }
 
 pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<FitReport> {
+    run_with(data, s, progress, &Control::default())
+}
+
+/// The network of `s`, freshly initialised, on `tape`.
+pub fn model(tape: &mut Tape<f32>, s: &Settings) -> Result<Mlp> {
     let mut rng = seeded(s.seed);
+    Mlp::new(tape, &[784, s.hidden, 10], s.activation, Init::He, &mut rng)
+}
+
+/// [`run`] saving, resuming or only evaluating as `control` asks.
+pub fn run_with(
+    data: &Mnist,
+    s: &Settings,
+    progress: &mut dyn FnMut(&Progress),
+    control: &Control,
+) -> Result<FitReport> {
     let mut tape = Tape::<f32>::new();
-    let model = Mlp::new(
-        &mut tape,
-        &[784, s.hidden, 10],
-        s.activation,
-        Init::He,
-        &mut rng,
-    )?;
+    let model = model(&mut tape, s)?;
     let cfg = FitConfig {
         epochs: s.epochs,
         batch: s.batch,
@@ -91,6 +101,7 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
     let mut hooks = Hooks {
         step: &mut on_step,
         eval: &mut on_eval,
+        control,
     };
     let mut opt = s.optimizer.build::<f32>(s.lr);
     fit(
@@ -247,6 +258,7 @@ pub fn fitting(
         let mut hooks = Hooks {
             step: &mut on_step,
             eval: &mut on_eval,
+            control: &Control::default(),
         };
         let report = fit(
             &mut tape,

@@ -13,7 +13,7 @@ use crate::nn::cnn::Cnn;
 use crate::nn::conv2d::Impl;
 use crate::optim::{Kind, Schedule};
 use crate::rng::seeded;
-use crate::train::{fit, CurvePoint, FitConfig, FitReport, Hooks, Progress};
+use crate::train::{fit, Control, CurvePoint, FitConfig, FitReport, Hooks, Progress};
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -80,12 +80,27 @@ pub struct Report {
 }
 
 pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> {
+    run_with(data, s, progress, &Control::default())
+}
+
+/// The network of `s`, freshly initialised, on `tape`.
+pub fn model(tape: &mut Tape<f32>, s: &Settings) -> Result<Cnn> {
     let mut rng = seeded(s.seed);
+    match s.batch_norm {
+        None => Cnn::book(tape, s.imp, &mut rng),
+        Some(bn) => Cnn::book_bn(tape, s.imp, bn, &mut rng),
+    }
+}
+
+/// [`run`] saving, resuming or only evaluating as `control` asks.
+pub fn run_with(
+    data: &Mnist,
+    s: &Settings,
+    progress: &mut dyn FnMut(&Progress),
+    control: &Control,
+) -> Result<Report> {
     let mut tape = Tape::<f32>::new();
-    let model = match s.batch_norm {
-        None => Cnn::book(&mut tape, s.imp, &mut rng)?,
-        Some(bn) => Cnn::book_bn(&mut tape, s.imp, bn, &mut rng)?,
-    };
+    let model = model(&mut tape, s)?;
     let train = s
         .train_size
         .map_or_else(|| data.train.clone(), |n| data.train.head(n));
@@ -107,6 +122,7 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
     let mut hooks = Hooks {
         step: &mut on_step,
         eval: &mut on_eval,
+        control,
     };
     let mut opt = s.optimizer.build::<f32>(s.schedule.lr(0));
     let fit = fit(

@@ -14,8 +14,11 @@ use crate::nn::rnn::{Rnn, RnnImpl, RnnInit};
 use crate::nn::{Init, Linear, Module};
 use crate::optim::{Adam, Schedule, Sgd};
 use crate::rng::seeded;
-use crate::train::{train_loop, Forward, LoopConfig, Progress};
+use crate::train::{
+    train_loop, train_loop_saving, Control, Forward, LoopConfig, LoopReport, LoopState, Progress,
+};
 use nalgebra::DMatrix;
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// Gradient clipping lives with the training loop; chapter 7 is where the book introduces it.
@@ -192,6 +195,15 @@ fn mse(tape: &mut Tape<f32>, model: &SeqModel, w: &Windows) -> Result<f64> {
 
 // ANCHOR: run
 pub fn run(s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> {
+    run_with(s, progress, &Control::default())
+}
+
+/// [`run`] saving, resuming or only evaluating as `control` asks.
+pub fn run_with(
+    s: &Settings,
+    progress: &mut dyn FnMut(&Progress),
+    control: &Control,
+) -> Result<Report> {
     s.validate()?;
     let start = Instant::now();
     let (train_curve, test_curve) = book_curves(s.noise, s.seed);
@@ -200,6 +212,14 @@ pub fn run(s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> 
     let test_clean = windows(&test_curve.clean, s.input_len, s.output_len)?;
     let mut tape = Tape::<f32>::new();
     let model = SeqModel::new(&mut tape, s)?;
+    let mut opt = Adam::new(s.lr);
+    let resumed = control.resumed(&mut tape, &model, &mut opt)?;
+    // The mean training loss since the last point, as (sum, count), and the curve so far.
+    let state = RefCell::new(match &resumed {
+        Some((_, c)) => CurveState::restore(c)?,
+        None => CurveState::default(),
+    });
+    let resume = resumed.map(|(s, _)| s);
     let mut rng = seeded(s.seed + 1);
     let total_steps = s.epochs * train.len().div_ceil(s.batch);
     let windows_ref = &train;
@@ -209,16 +229,19 @@ pub fn run(s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> 
             .into_iter()
             .map(move |rows| (epoch, windows_ref.rows(&rows)))
     });
-    let cfg = LoopConfig {
-        schedule: Some(Schedule::Exponential {
-            base: s.lr,
-            decay: s.decay,
-        }),
-        clip: s.clip,
-        grad_norm: true,
-        total_steps,
-        ..LoopConfig::default()
-    };
+    let cfg = control.loop_config(
+        LoopConfig {
+            schedule: Some(Schedule::Exponential {
+                base: s.lr,
+                decay: s.decay,
+            }),
+            clip: s.clip,
+            grad_norm: true,
+            total_steps,
+            ..LoopConfig::default()
+        },
+        resume,
+    );
     let mut forward = |tape: &mut Tape<f32>, (xb, yb): &(DMatrix<f32>, DMatrix<f32>)| {
         let x = tape.constant(xb.clone());
         let y = tape.constant(yb.clone());
@@ -230,26 +253,40 @@ pub fn run(s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> 
             output: p,
         })
     };
-    let (mut seen, mut n, mut curve) = (0.0, 0, Vec::new());
     let mut after = |p: &Progress, _: &_, _: &Forward, tape: &mut Tape<f32>| {
-        (seen, n) = (seen + p.loss, n + 1);
+        let mut st = state.borrow_mut();
+        (st.seen, st.n) = (st.seen + p.loss, st.n + 1);
         progress(p);
         if p.step % s.eval_every == 0 || p.step == total_steps {
-            curve.push((p.step, seen / n as f64, mse(tape, &model, &test)?));
-            (seen, n) = (0.0, 0);
+            let point = (p.step, st.seen / st.n as f64, mse(tape, &model, &test)?);
+            st.curve.push(point);
+            (st.seen, st.n) = (0.0, 0);
         }
         Ok(())
     };
-    let mut opt = Adam::new(s.lr);
-    let run = train_loop(
-        &mut tape,
-        &model,
-        &mut opt,
-        batches,
-        &cfg,
-        &mut forward,
-        &mut after,
-    )?;
+    let mut save =
+        |ls: &LoopState, tape: &mut Tape<f32>, opt: &mut dyn crate::optim::Optimizer<f32>| {
+            control.save(ls, tape, &model, opt, state.borrow().to_run_state())
+        };
+    let run = if control.eval_only {
+        let r = resume.unwrap_or_default();
+        LoopReport {
+            steps: r.steps,
+            max_grad_norm: r.max_grad_norm,
+        }
+    } else {
+        train_loop_saving(
+            &mut tape,
+            &model,
+            &mut opt,
+            batches,
+            &cfg,
+            &mut forward,
+            &mut after,
+            &mut save,
+        )?
+    };
+    let curve = state.into_inner().curve;
     let (step, max_norm) = (run.steps, run.max_grad_norm);
     let test_mse = mse(&mut tape, &model, &test)?;
     let test_mse_clean = {
@@ -291,6 +328,47 @@ pub fn run(s: &Settings, progress: &mut dyn FnMut(&Progress)) -> Result<Report> 
         steps: step,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// What chapter 7's loop keeps between steps: the running training loss and the curve so far.
+#[derive(Default)]
+struct CurveState {
+    seen: f64,
+    n: usize,
+    curve: Vec<(usize, f64, f64)>,
+}
+
+impl CurveState {
+    fn to_run_state(&self) -> crate::train::RunState {
+        let curve = self
+            .curve
+            .iter()
+            .flat_map(|&(step, train, test)| [step as f64, train, test])
+            .collect();
+        vec![
+            ("curve".into(), curve),
+            ("sums".into(), vec![self.seen, self.n as f64]),
+        ]
+    }
+
+    fn restore(c: &crate::train::Checkpoint) -> Result<Self> {
+        let curve = c.f64s_any("run.curve")?;
+        let sums = c.f64s("run.sums", 2)?;
+        if curve.len() % 3 != 0 {
+            return Err(Error::invalid(
+                "checkpoint",
+                format!("run.curve holds {} values, not rows of 3", curve.len()),
+            ));
+        }
+        Ok(CurveState {
+            seen: sums[0],
+            n: sums[1] as usize,
+            curve: curve
+                .chunks_exact(3)
+                .map(|r| (r[0] as usize, r[1], r[2]))
+                .collect(),
+        })
+    }
 }
 
 /// Least squares from `[inputs, 1]` to the targets on `train` (in f64, by SVD),

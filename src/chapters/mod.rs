@@ -20,8 +20,11 @@ pub mod optimizers;
 
 pub use figures::Figures;
 
-use crate::error::Result;
-use crate::train::Progress;
+pub mod predict;
+
+use crate::error::{Error, Result};
+use crate::train::{Checkpoint, Control, Progress};
+use std::path::Path;
 
 pub trait Chapter: Sync {
     /// What `zerodl run` calls it: `ch1` to `ch7`.
@@ -31,11 +34,31 @@ pub trait Chapter: Sync {
     /// Its command with the flags it accepts added (`--quiet` is the CLI's own).
     fn flags(&self, cmd: clap::Command) -> clap::Command;
     /// The book's settings changed by the flags, run; the final metrics as one JSON object.
+    /// `control` saves, resumes or only evaluates (for chapters whose [`Chapter::checkpoints`] is true;
+    /// the CLI refuses `--save` and `--resume` for the others before anything runs).
     fn run(
         &self,
         flags: &clap::ArgMatches,
         progress: &mut dyn FnMut(&Progress),
+        control: &Control,
     ) -> Result<serde_json::Value>;
+    /// Whether a run saves and resumes checkpoints (`--save`, `--resume`, `zerodl eval`).
+    fn checkpoints(&self) -> bool {
+        false
+    }
+    /// `zerodl predict`: the saved model's answer for `input`, as one JSON object.
+    fn predict(
+        &self,
+        _flags: &clap::ArgMatches,
+        _checkpoint: &Checkpoint,
+        input: &Path,
+    ) -> Result<serde_json::Value> {
+        Err(Error::Config(format!(
+            "{} has no predict (given {}); predict works for the MNIST chapters ch2 to ch6",
+            self.name(),
+            input.display()
+        )))
+    }
     /// Run what the chapter's figures need, draw them, and print a summary line per run.
     fn figures(&self, out: &mut Figures) -> Result<()>;
 }

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod csi300;
 pub mod curve;
+pub mod digit;
 pub mod download;
 pub mod glove;
 pub mod idx;

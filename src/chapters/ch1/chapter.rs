@@ -4,7 +4,7 @@ use super::{figures, run, Settings};
 use crate::chapters::flags::{self, set};
 use crate::chapters::{Chapter, Figures};
 use crate::error::Result;
-use crate::train::Progress;
+use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command};
 use serde_json::{json, Value};
 
@@ -33,7 +33,7 @@ impl Chapter for Ch1 {
         Flags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, _: &mut dyn FnMut(&Progress)) -> Result<Value> {
+    fn run(&self, m: &ArgMatches, _: &mut dyn FnMut(&Progress), _: &Control) -> Result<Value> {
         let f: Flags = flags::parse(m)?;
         let mut s = Settings::default();
         set(&mut s.lr, f.lr);

@@ -1,13 +1,17 @@
 //! `zerodl run ch2` and chapter 2's figures.
 
-use super::{figures, run, Settings};
+use super::{figures, model, run, run_with, Settings};
+use crate::autograd::Tape;
 use crate::chapters::flags::{self, set, Optimizer};
+use crate::chapters::predict::digit;
 use crate::chapters::{Chapter, Figures};
 use crate::data::mnist;
 use crate::error::Result;
-use crate::train::Progress;
+use crate::train::Checkpoint;
+use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command};
 use serde_json::{json, Value};
+use std::path::Path;
 use std::time::Instant;
 
 #[derive(Args)]
@@ -32,6 +36,18 @@ struct Flags {
     optimizer: Option<Optimizer>,
 }
 
+fn settings(m: &ArgMatches) -> Result<Settings> {
+    let f: Flags = flags::parse(m)?;
+    let mut s = Settings::default();
+    set(&mut s.lr, f.lr);
+    set(&mut s.batch, f.batch);
+    set(&mut s.epochs, f.epochs);
+    set(&mut s.steps_per_batch, f.steps_per_batch);
+    set(&mut s.seed, f.seed);
+    set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
+    Ok(s)
+}
+
 pub struct Ch2;
 
 impl Chapter for Ch2 {
@@ -47,21 +63,31 @@ impl Chapter for Ch2 {
         Flags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
-        let f: Flags = flags::parse(m)?;
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        control: &Control,
+    ) -> Result<Value> {
+        let s = settings(m)?;
         let data = mnist::load()?;
-        let mut s = Settings::default();
-        set(&mut s.lr, f.lr);
-        set(&mut s.batch, f.batch);
-        set(&mut s.epochs, f.epochs);
-        set(&mut s.steps_per_batch, f.steps_per_batch);
-        set(&mut s.seed, f.seed);
-        set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
-        let r = run(&data, &s, progress)?;
+        let r = run_with(&data, &s, progress, control)?;
         Ok(
             json!({"experiment": "ch2", "optimizer": s.optimizer.name(), "epochs": s.epochs, "test_accuracy": r.fit.test_acc,
                    "test_loss": r.fit.test_loss, "steps": r.fit.steps, "seconds": r.fit.seconds}),
         )
+    }
+
+    fn checkpoints(&self) -> bool {
+        true
+    }
+
+    fn predict(&self, m: &ArgMatches, c: &Checkpoint, input: &Path) -> Result<Value> {
+        let s = settings(m)?;
+        let mut tape = Tape::new();
+        let net = model(&mut tape, &s);
+        c.restore_model(&mut tape, &net)?;
+        digit(&mut tape, &net, input)
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {

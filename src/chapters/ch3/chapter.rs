@@ -1,14 +1,18 @@
 //! `zerodl run ch3` and chapter 3's figures.
 
-use super::{fit_xor, fitting, run, xor_data, Settings};
+use super::{fit_xor, fitting, model, run, run_with, xor_data, Settings};
+use crate::autograd::Tape;
 use crate::chapters::ch2::figures::curves;
 use crate::chapters::flags::{self, set, Optimizer};
+use crate::chapters::predict::digit;
 use crate::chapters::{Chapter, Figures};
 use crate::data::mnist;
 use crate::error::Result;
-use crate::train::Progress;
+use crate::train::Checkpoint;
+use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command};
 use serde_json::{json, Value};
+use std::path::Path;
 use std::time::Instant;
 
 #[derive(Args)]
@@ -36,6 +40,24 @@ struct Flags {
     optimizer: Option<Optimizer>,
 }
 
+fn settings(m: &ArgMatches) -> Result<Settings> {
+    let f: Flags = flags::parse(m)?;
+    let mut s = match f.l2 {
+        Some(l2) => Settings {
+            l2,
+            ..Settings::book_l2()
+        },
+        None => Settings::book(),
+    };
+    set(&mut s.lr, f.lr);
+    set(&mut s.batch, f.batch);
+    set(&mut s.epochs, f.epochs);
+    set(&mut s.steps_per_batch, f.steps_per_batch);
+    set(&mut s.seed, f.seed);
+    set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
+    Ok(s)
+}
+
 pub struct Ch3;
 
 impl Chapter for Ch3 {
@@ -51,28 +73,32 @@ impl Chapter for Ch3 {
         Flags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
-        let f: Flags = flags::parse(m)?;
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        control: &Control,
+    ) -> Result<Value> {
+        let s = settings(m)?;
         let data = mnist::load()?;
-        let mut s = match f.l2 {
-            Some(l2) => Settings {
-                l2,
-                ..Settings::book_l2()
-            },
-            None => Settings::book(),
-        };
-        set(&mut s.lr, f.lr);
-        set(&mut s.batch, f.batch);
-        set(&mut s.epochs, f.epochs);
-        set(&mut s.steps_per_batch, f.steps_per_batch);
-        set(&mut s.seed, f.seed);
-        set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
-        let r = run(&data, &s, progress)?;
+        let r = run_with(&data, &s, progress, control)?;
         Ok(
             json!({"experiment": "ch3", "optimizer": s.optimizer.name(), "hidden": s.hidden, "l2": s.l2, "epochs": s.epochs,
                    "test_accuracy": r.test_acc, "test_loss": r.test_loss, "steps": r.steps,
                    "seconds": r.seconds}),
         )
+    }
+
+    fn checkpoints(&self) -> bool {
+        true
+    }
+
+    fn predict(&self, m: &ArgMatches, c: &Checkpoint, input: &Path) -> Result<Value> {
+        let s = settings(m)?;
+        let mut tape = Tape::new();
+        let net = model(&mut tape, &s)?;
+        c.restore_model(&mut tape, &net)?;
+        digit(&mut tape, &net, input)
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {

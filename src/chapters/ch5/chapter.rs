@@ -2,17 +2,21 @@
 //! figures, and chapter 5's figures: the optimizers' paths and plates, and the CNN's curves, filters and
 //! feature maps.
 
-use super::{figures, run, Settings};
+use super::{figures, model, run, run_with, Settings};
+use crate::autograd::Tape;
 use crate::chapters::ch2::figures::curves;
 use crate::chapters::flags::{self, set, Optimizer};
 use crate::chapters::optimizers;
+use crate::chapters::predict::digit;
 use crate::chapters::{Chapter, Figures};
 use crate::data::mnist::{self, Mnist};
 use crate::error::Result;
 use crate::optim::{Kind, Schedule};
-use crate::train::Progress;
+use crate::train::Checkpoint;
+use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command};
 use serde_json::{json, Value};
+use std::path::Path;
 use std::time::Instant;
 
 /// The flags of every CNN run (chapters 4, 5 and 6).
@@ -35,15 +39,9 @@ pub(crate) struct CnnFlags {
     optimizer: Option<Optimizer>,
 }
 
-/// `zerodl run <name>` of a CNN chapter whose book settings are `s`.
-pub(crate) fn run_cnn(
-    name: &str,
-    mut s: Settings,
-    m: &ArgMatches,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<Value> {
+/// The book settings `s` of a CNN chapter, changed by its flags.
+fn cnn_settings(mut s: Settings, m: &ArgMatches) -> Result<Settings> {
     let f: CnnFlags = flags::parse(m)?;
-    let data = mnist::load()?;
     if let Some(v) = f.lr {
         s.schedule = Schedule::Constant(v);
     }
@@ -51,7 +49,34 @@ pub(crate) fn run_cnn(
     set(&mut s.epochs, f.epochs);
     set(&mut s.seed, f.seed);
     set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
-    let r = run(&data, &s, progress)?;
+    Ok(s)
+}
+
+/// `zerodl predict` of a CNN chapter whose book settings are `s`.
+pub(crate) fn predict_cnn(
+    s: Settings,
+    m: &ArgMatches,
+    c: &Checkpoint,
+    input: &Path,
+) -> Result<Value> {
+    let s = cnn_settings(s, m)?;
+    let mut tape = Tape::new();
+    let net = model(&mut tape, &s)?;
+    c.restore_model(&mut tape, &net)?;
+    digit(&mut tape, &net, input)
+}
+
+/// `zerodl run <name>` of a CNN chapter whose book settings are `s`.
+pub(crate) fn run_cnn(
+    name: &str,
+    s: Settings,
+    m: &ArgMatches,
+    progress: &mut dyn FnMut(&Progress),
+    control: &Control,
+) -> Result<Value> {
+    let s = cnn_settings(s, m)?;
+    let data = mnist::load()?;
+    let r = run_with(&data, &s, progress, control)?;
     Ok(
         json!({"experiment": name, "optimizer": s.optimizer.name(), "epochs": s.epochs, "batch": s.batch,
                "train_images": s.train_size.unwrap_or(data.train.len()),
@@ -79,8 +104,21 @@ impl Chapter for Ch4 {
         CnnFlags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
-        run_cnn("ch4", Settings::ch4(), m, progress)
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        control: &Control,
+    ) -> Result<Value> {
+        run_cnn("ch4", Settings::ch4(), m, progress, control)
+    }
+
+    fn checkpoints(&self) -> bool {
+        true
+    }
+
+    fn predict(&self, m: &ArgMatches, c: &Checkpoint, input: &Path) -> Result<Value> {
+        predict_cnn(Settings::ch4(), m, c, input)
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {
@@ -119,8 +157,21 @@ impl Chapter for Ch5 {
         CnnFlags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
-        run_cnn("ch5", Settings::ch5(), m, progress)
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        control: &Control,
+    ) -> Result<Value> {
+        run_cnn("ch5", Settings::ch5(), m, progress, control)
+    }
+
+    fn checkpoints(&self) -> bool {
+        true
+    }
+
+    fn predict(&self, m: &ArgMatches, c: &Checkpoint, input: &Path) -> Result<Value> {
+        predict_cnn(Settings::ch5(), m, c, input)
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {

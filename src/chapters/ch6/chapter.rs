@@ -3,13 +3,14 @@
 
 use super::{figures, sigmoid_net};
 use crate::chapters::ch2::figures::curves;
-use crate::chapters::ch5::chapter::{run_cnn, CnnFlags, CNN_CURVE};
+use crate::chapters::ch5::chapter::{predict_cnn, run_cnn, CnnFlags, CNN_CURVE};
 use crate::chapters::ch5::{self, Settings};
 use crate::chapters::{Chapter, Figures};
 use crate::error::Result;
-use crate::train::{CurvePoint, Progress};
+use crate::train::{Checkpoint, Control, CurvePoint, Progress};
 use clap::{ArgMatches, Args, Command};
 use serde_json::Value;
+use std::path::Path;
 use std::time::Instant;
 
 pub struct Ch6;
@@ -27,8 +28,21 @@ impl Chapter for Ch6 {
         CnnFlags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
-        run_cnn("ch6", Settings::ch6(), m, progress)
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        control: &Control,
+    ) -> Result<Value> {
+        run_cnn("ch6", Settings::ch6(), m, progress, control)
+    }
+
+    fn checkpoints(&self) -> bool {
+        true
+    }
+
+    fn predict(&self, m: &ArgMatches, c: &Checkpoint, input: &Path) -> Result<Value> {
+        predict_cnn(Settings::ch6(), m, c, input)
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {

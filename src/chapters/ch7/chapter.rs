@@ -1,11 +1,13 @@
 //! `zerodl run ch7` and chapter 7's figures.
 
-use super::{clip_run, figures, gradient_flow, run, Clip, ClipDemo, Settings, FLOW_SCALES};
+use super::{
+    clip_run, figures, gradient_flow, run, run_with, Clip, ClipDemo, Settings, FLOW_SCALES,
+};
 use crate::by_hand::rnn::Merge;
 use crate::chapters::flags::{self, set};
 use crate::chapters::{Chapter, Figures};
 use crate::error::Result;
-use crate::train::Progress;
+use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command, ValueEnum};
 use serde_json::{json, Value};
 
@@ -70,7 +72,12 @@ impl Chapter for Ch7 {
         Flags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        control: &Control,
+    ) -> Result<Value> {
         let f: Flags = flags::parse(m)?;
         let mut s = Settings::default();
         set(&mut s.lr, f.lr);
@@ -96,7 +103,7 @@ impl Chapter for Ch7 {
         if f.no_clip {
             s.clip = Clip::None;
         }
-        let r = run(&s, progress)?;
+        let r = run_with(&s, progress, control)?;
         Ok(
             json!({"experiment": "ch7", "hidden": s.hidden, "layers": s.layers, "bidirectional": s.bidirectional,
                    "clip": format!("{:?}", s.clip), "epochs": s.epochs, "test_mse": r.test_mse,
@@ -105,6 +112,10 @@ impl Chapter for Ch7 {
                    "linear_least_squares_mse": r.linear_mse, "decay": s.decay,
                    "max_grad_norm": r.max_grad_norm, "steps": r.steps, "seconds": r.seconds}),
         )
+    }
+
+    fn checkpoints(&self) -> bool {
+        true
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {

@@ -5,7 +5,7 @@ use crate::chapters::flags::{self, set};
 use crate::chapters::{long_lag, Chapter, Figures};
 use crate::data::csi300;
 use crate::error::Result;
-use crate::train::Progress;
+use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command};
 use serde_json::{json, Value};
 
@@ -99,7 +99,12 @@ impl Chapter for Ch8 {
         Flags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        _: &Control,
+    ) -> Result<Value> {
         let f: Flags = flags::parse(m)?;
         let mut s = if f.book_setup {
             Settings::book()

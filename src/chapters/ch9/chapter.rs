@@ -9,7 +9,7 @@ use crate::chapters::{Chapter, Figures};
 use crate::data::{glove, imdb};
 use crate::error::Result;
 use crate::optim::Schedule;
-use crate::train::Progress;
+use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command, ValueEnum};
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -174,7 +174,12 @@ impl Chapter for Ch9 {
         Flags::augment_args(cmd)
     }
 
-    fn run(&self, m: &ArgMatches, progress: &mut dyn FnMut(&Progress)) -> Result<Value> {
+    fn run(
+        &self,
+        m: &ArgMatches,
+        progress: &mut dyn FnMut(&Progress),
+        _: &Control,
+    ) -> Result<Value> {
         let f: Flags = flags::parse(m)?;
         let s = settings(&f)?;
         // Reading and tokenizing take about two seconds: a line on standard error says what the wait is.
