@@ -79,8 +79,8 @@ pub enum Error {
 
     /// Training stopped at a step boundary because it was asked to (Ctrl-C): the run can be resumed from its
     /// last checkpoint.
-    #[error("interrupted after step {step}")]
-    Interrupted { step: usize },
+    #[error("interrupted after step {step}{note}")]
+    Interrupted { step: usize, note: String },
 
     /// A training or experiment setting that cannot work.
     #[error("config: {0}")]

@@ -273,16 +273,21 @@ fn run(name: &str, flags: &ArgMatches, raw: &[String]) -> zerodl::Result<serde_j
     let b = bar(flags.get_flag("quiet"));
     let value = chapter.run(&matches, &mut progress_fn(&b), &control);
     b.finish_and_clear();
-    if let (Err(Error::Interrupted { .. }), Some(dir)) = (&value, &control.save) {
-        eprintln!(
-            "zerodl: the checkpoint in {} holds the run: continue it with `zerodl run {name} --resume {}`",
-            dir.display(),
-            dir.display()
-        );
-    } else if let Err(Error::Interrupted { .. }) = &value {
-        eprintln!("zerodl: nothing was saved (run with --save DIR to keep a run's progress)");
+    match (value, &control.save) {
+        (Err(Error::Interrupted { step, .. }), Some(dir)) => Err(Error::Interrupted {
+            step,
+            note: format!(
+                "; the checkpoint in {} holds the run: continue it with `zerodl run {name} --resume {}`",
+                dir.display(),
+                dir.display()
+            ),
+        }),
+        (Err(Error::Interrupted { step, .. }), None) => Err(Error::Interrupted {
+            step,
+            note: " (nothing was saved: run with --save DIR to keep a run's progress)".into(),
+        }),
+        (v, _) => v,
     }
-    value
 }
 
 fn eval(dir: &std::path::Path) -> zerodl::Result<serde_json::Value> {

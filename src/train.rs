@@ -255,7 +255,10 @@ pub fn train_loop_saving<T: Real, B>(
                 save(&state, tape, opt)?;
             }
             if stop {
-                return Err(Error::Interrupted { step });
+                return Err(Error::Interrupted {
+                    step,
+                    note: String::new(),
+                });
             }
         }
     }

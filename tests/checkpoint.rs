@@ -180,7 +180,7 @@ fn resume_equals_uninterrupted(net: Net, stops: &[usize]) {
         let dir = tempfile::tempdir().unwrap();
         let e = train(net, &saving(dir.path(), 0), Some(stop)).err();
         assert!(
-            matches!(e, Some(Error::Interrupted { step }) if step == stop),
+            matches!(e, Some(Error::Interrupted { step, .. }) if step == stop),
             "stop at {stop}: {e:?}"
         );
         let (resumed, params, buffers) = train(net, &resuming(dir.path()), None).unwrap();
@@ -257,7 +257,7 @@ fn the_recurrent_chapter_resumed_is_the_uninterrupted_run() {
         };
         let e = ch7::run_with(&s, &mut progress, &control).err();
         assert!(
-            matches!(e, Some(Error::Interrupted { step }) if step == stop),
+            matches!(e, Some(Error::Interrupted { step, .. }) if step == stop),
             "{e:?}"
         );
         let resumed = ch7::run_with(&s, &mut |_| {}, &resuming(dir.path())).unwrap();
