@@ -84,7 +84,10 @@ fn cli() -> Command {
 /// The flags every chapter's run takes besides its own.
 fn run_flags(cmd: Command) -> Command {
     let every = "Save every this many steps (with --save)";
-    cmd.arg(
+    // `--lr -1` reaches the flag's own check ("expected a positive finite number") instead of clap's
+    // "unexpected argument '-1'" with a tip that does not work.
+    cmd.allow_negative_numbers(true)
+        .arg(
         Arg::new("quiet")
             .long("quiet")
             .action(ArgAction::SetTrue)

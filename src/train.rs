@@ -53,6 +53,12 @@ pub struct Divergence {
     pub loss_factor: Option<f64>,
 }
 
+/// The divergence policy of the chapters' runs: a loss a hundred times its first value is a blow-up (a
+/// cross-entropy starting at ln 10 ≈ 2.3 would be at 230; an MSE of 0.5 at 50), never a result to report.
+pub const BLOW_UP: Divergence = Divergence {
+    loss_factor: Some(100.0),
+};
+
 /// How [`train_loop`] runs: the learning rate per epoch, steps per batch, clipping and divergence.
 #[derive(Clone, Debug)]
 pub struct LoopConfig {
@@ -508,6 +514,13 @@ pub fn fit<M: Classifier>(
             "training and test sets must not be empty".into(),
         ));
     }
+    if cfg.batch > train_set.len() {
+        return Err(Error::Config(format!(
+            "the batch of {} is larger than the {} training examples",
+            cfg.batch,
+            train_set.len()
+        )));
+    }
     let start = Instant::now();
     let ctl = hooks.control;
     let resumed = ctl.resumed(tape, model, opt)?;
@@ -542,6 +555,7 @@ pub fn fit<M: Classifier>(
             schedule: Some(cfg.schedule.clone()),
             steps_per_batch: cfg.steps_per_batch,
             total_steps,
+            divergence: BLOW_UP,
             ..LoopConfig::default()
         },
         resume,

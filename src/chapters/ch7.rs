@@ -210,6 +210,13 @@ pub fn run_with(
     let train = windows(&train_curve.noisy, s.input_len, s.output_len)?;
     let test = windows(&test_curve.noisy, s.input_len, s.output_len)?;
     let test_clean = windows(&test_curve.clean, s.input_len, s.output_len)?;
+    if s.batch > train.len() {
+        return Err(Error::Config(format!(
+            "ch7: the batch of {} is larger than the {} training windows",
+            s.batch,
+            train.len()
+        )));
+    }
     let mut tape = Tape::<f32>::new();
     let model = SeqModel::new(&mut tape, s)?;
     let mut opt = Adam::new(s.lr);
@@ -238,6 +245,7 @@ pub fn run_with(
             clip: s.clip,
             grad_norm: true,
             total_steps,
+            divergence: crate::train::BLOW_UP,
             ..LoopConfig::default()
         },
         resume,

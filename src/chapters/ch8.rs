@@ -462,6 +462,7 @@ fn fold(
         schedule: Some(Schedule::Constant(s.lr)),
         clip: Clip::None,
         total_steps,
+        divergence: crate::train::BLOW_UP,
         ..LoopConfig::default()
     };
     let mut opt = Adam::new(s.lr);

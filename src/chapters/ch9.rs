@@ -359,6 +359,7 @@ pub fn run(
     let cfg = LoopConfig {
         schedule: Some(s.schedule.clone()),
         total_steps,
+        divergence: crate::train::BLOW_UP,
         ..LoopConfig::default()
     };
     let mut opt = Adam::new(s.schedule.lr(0));
