@@ -114,3 +114,102 @@ fn reviews_of_the_wrong_length_and_empty_splits_are_errors() {
     c.val = Encoded::default();
     assert!(run(&c, &small(), &mut |_| {}).is_err());
 }
+
+mod checkpoints {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use zerodl::chapters::ch9::chapter::predict_review;
+    use zerodl::chapters::ch9::run_with;
+    use zerodl::train::{Checkpoint, Control, Progress};
+    use zerodl::Error;
+
+    fn saving(dir: &std::path::Path) -> Control {
+        Control {
+            save: Some(dir.to_path_buf()),
+            interrupt: Some(Arc::new(AtomicBool::new(false))),
+            ..Control::default()
+        }
+    }
+
+    /// Dropout draws a mask every step: resuming must put its generator back where it was, or the masks (and
+    /// every number after them) differ. Checked with trained and with frozen word vectors.
+    #[test]
+    fn a_resumed_run_draws_the_same_dropout_masks_and_ends_the_same() {
+        let c = corpus();
+        for train_embeddings in [true, false] {
+            let s = Settings {
+                epochs: 2,
+                train_embeddings,
+                ..small()
+            };
+            let whole = tempfile::tempdir().unwrap();
+            let (full, _, _) = run_with(&c, &s, &mut |_| {}, &saving(whole.path())).unwrap();
+            for stop in [5, 38, 60] {
+                let dir = tempfile::tempdir().unwrap();
+                let control = saving(dir.path());
+                let flag = control.interrupt.clone().unwrap();
+                let mut progress = |p: &Progress| {
+                    if p.step == stop {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                };
+                let e = run_with(&c, &s, &mut progress, &control).err();
+                assert!(
+                    matches!(e, Some(Error::Interrupted { step, .. }) if step == stop),
+                    "{e:?}"
+                );
+                let resume = Control {
+                    resume: Some(Arc::new(Checkpoint::load(dir.path()).unwrap())),
+                    ..saving(dir.path())
+                };
+                let (r, _, _) = run_with(&c, &s, &mut |_| {}, &resume).unwrap();
+                assert_eq!(r.curve, full.curve, "stop at {stop}");
+                assert_eq!(r.test_loss.to_bits(), full.test_loss.to_bits());
+                assert_eq!(
+                    Checkpoint::load(whole.path()).unwrap().tensors,
+                    Checkpoint::load(dir.path()).unwrap().tensors
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn predict_reads_a_review_with_the_saved_vocabulary_alone() {
+        let c = corpus();
+        let s = Settings {
+            schedule: zerodl::optim::Schedule::Constant(0.01),
+            train_embeddings: false,
+            ..small()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut control = saving(dir.path());
+        let mut words = vec![
+            "<pad>".to_string(),
+            "<unk>".into(),
+            "good".into(),
+            "bad".into(),
+        ];
+        words.extend((4..VOCAB).map(|k| format!("w{k}")));
+        control
+            .meta
+            .insert("zerodl.vocab".into(), serde_json::json!(words).to_string());
+        let (r, _, _) = run_with(&c, &s, &mut |_| {}, &control).unwrap();
+        assert!(r.test_acc > 0.9);
+        let ckpt = Checkpoint::load(dir.path()).unwrap();
+        let ask = |text: &str| {
+            let f = dir.path().join("review.txt");
+            std::fs::write(&f, text).unwrap();
+            predict_review(&s, &ckpt, &f).unwrap()
+        };
+        let good = ask("w5 good w7 good w9 bad w11");
+        let bad = ask("W5 bad, w7 bad! w9 good zebra");
+        assert_eq!(good["verdict"], "positive", "{good}");
+        assert_eq!(bad["verdict"], "negative", "{bad}");
+        assert_eq!(bad["unknown_words"], 1, "{bad}");
+        let f = dir.path().join("empty.txt");
+        std::fs::write(&f, "  ... ").unwrap();
+        let e = predict_review(&s, &ckpt, &f).unwrap_err().to_string();
+        assert!(e.contains("empty.txt") && e.contains("no words"), "{e}");
+    }
+}

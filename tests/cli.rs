@@ -174,3 +174,28 @@ fn predict_reads_a_png_and_prints_ten_probabilities() {
         stderr(&o)
     );
 }
+
+#[test]
+fn blow_ups_and_impossible_settings_fail_loudly() {
+    // A finite blow-up (no NaN ever appears) used to finish with exit 0 and a test MSE of 1e5.
+    let o = zerodl(&["run", "ch7", "--quiet", "--no-clip", "--lr", "50"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("diverged at step") && stderr(&o).contains("100 times"),
+        "{}",
+        stderr(&o)
+    );
+    // A negative value reaches the flag's own check, which says what is accepted.
+    let o = zerodl(&["run", "ch7", "--lr", "-1"]);
+    assert!(
+        stderr(&o).contains("'-1' for '--lr") && stderr(&o).contains("positive finite"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zerodl(&["run", "ch7", "--quiet", "--batch", "100000"]);
+    assert!(
+        stderr(&o).contains("batch of 100000 is larger than the 9991 training windows"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -18,12 +18,17 @@ use crate::nn::dropout::Dropout;
 use crate::nn::embedding::Embedding;
 use crate::nn::gru::{Gru, GruInit};
 use crate::nn::module::child_params;
+use crate::nn::module::{child_rngs, ModelRng};
 use crate::nn::recurrent::RecImpl;
 use crate::nn::{Init, Linear, Module};
 use crate::optim::{Adam, Schedule};
 use crate::rng::seeded;
-use crate::train::{count_correct, train_loop, Forward, LoopConfig, Progress};
+use crate::train::{
+    count_correct, train_loop_saving, Checkpoint, Control, Forward, LoopConfig, LoopReport,
+    LoopState, Progress, RunState,
+};
 use nalgebra::DMatrix;
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// What the network reads after the recurrent stack.
@@ -256,6 +261,72 @@ impl Module for SentimentNet {
 }
 // ANCHOR_END: model
 
+/// The model as a checkpoint holds it: its trained parameters, the word vectors even when they are frozen
+/// (so that `zerodl predict` needs neither GloVe nor the reviews), and dropout's generator.
+pub struct Saved<'a>(pub &'a SentimentNet);
+
+impl Module for Saved<'_> {
+    fn named_params(&self) -> Vec<(String, Var)> {
+        let mut p = self.0.named_params();
+        if !self.0.embed.trainable {
+            p.insert(0, ("embedding.table".into(), self.0.embed.table));
+        }
+        p
+    }
+    fn named_rngs(&self) -> Vec<(String, &ModelRng)> {
+        child_rngs("dropout", &self.0.dropout)
+    }
+    fn set_training(&self, on: bool) {
+        self.0.set_training(on);
+    }
+}
+
+/// What chapter 9's loop keeps between steps: running sums since the last point and the curve so far.
+#[derive(Default)]
+struct CurveState {
+    seen: f64,
+    right: usize,
+    n: usize,
+    curve: Vec<(usize, f64, f64, f64, f64)>,
+}
+
+impl CurveState {
+    fn to_run_state(&self) -> RunState {
+        let curve = self
+            .curve
+            .iter()
+            .flat_map(|&(step, tl, ta, vl, va)| [step as f64, tl, ta, vl, va])
+            .collect();
+        vec![
+            ("curve".into(), curve),
+            (
+                "sums".into(),
+                vec![self.seen, self.right as f64, self.n as f64],
+            ),
+        ]
+    }
+
+    fn restore(c: &Checkpoint) -> Result<Self> {
+        let curve = c.f64s_any("run.curve")?;
+        let sums = c.f64s("run.sums", 3)?;
+        if curve.len() % 5 != 0 {
+            return Err(Error::invalid(
+                "checkpoint",
+                format!("run.curve holds {} values, not rows of 5", curve.len()),
+            ));
+        }
+        Ok(CurveState {
+            seen: sums[0],
+            right: sums[1] as usize,
+            n: sums[2] as usize,
+            curve: curve
+                .chunks_exact(5)
+                .map(|r| (r[0] as usize, r[1], r[2], r[3], r[4]))
+                .collect(),
+        })
+    }
+}
+
 /// Loss and accuracy of `model` on `data`, in inference mode, in batches.
 pub fn evaluate(tape: &mut Tape<f32>, model: &SentimentNet, data: &Encoded) -> Result<(f64, f64)> {
     model.set_training(false);
@@ -311,6 +382,16 @@ pub fn run(
     s: &Settings,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(Report, SentimentNet, Tape<f32>)> {
+    run_with(corpus, s, progress, &Control::default())
+}
+
+/// [`run`] saving, resuming or only evaluating as `control` asks.
+pub fn run_with(
+    corpus: &Corpus,
+    s: &Settings,
+    progress: &mut dyn FnMut(&Progress),
+    control: &Control,
+) -> Result<(Report, SentimentNet, Tape<f32>)> {
     s.validate()?;
     if corpus.train.is_empty() || corpus.val.is_empty() || corpus.test.is_empty() {
         return Err(Error::Config("ch9: every split needs reviews".into()));
@@ -318,6 +399,21 @@ pub fn run(
     let start = Instant::now();
     let mut tape = Tape::<f32>::new();
     let model = SentimentNet::new(&mut tape, corpus.vectors.clone(), s)?;
+    if s.batch > corpus.train.len() {
+        return Err(Error::Config(format!(
+            "ch9: the batch of {} is larger than the {} training reviews",
+            s.batch,
+            corpus.train.len()
+        )));
+    }
+    let saved = Saved(&model);
+    let mut opt = Adam::new(s.schedule.lr(0));
+    let resumed = control.resumed(&mut tape, &saved, &mut opt)?;
+    let state = RefCell::new(match &resumed {
+        Some((_, c)) => CurveState::restore(c)?,
+        None => CurveState::default(),
+    });
+    let resume = resumed.map(|(s, _)| s);
     let train = &corpus.train;
     let mut rng = seeded(s.seed + 1);
     let per_epoch = train.len().div_ceil(s.batch);
@@ -337,18 +433,25 @@ pub fn run(
             output: z,
         })
     };
-    let (mut seen, mut right, mut n, mut curve) = (0.0, 0, 0, Vec::new());
     let mut epoch_seconds = Vec::new();
     let mut epoch_start = Instant::now();
     let mut after = |p: &Progress, b: &Encoded, f: &Forward, tape: &mut Tape<f32>| {
-        seen += p.loss * b.len() as f64;
-        right += count_correct(tape.value(f.output)?, &b.labels);
-        n += b.len();
+        let mut st = state.borrow_mut();
+        st.seen += p.loss * b.len() as f64;
+        st.right += count_correct(tape.value(f.output)?, &b.labels);
+        st.n += b.len();
         progress(p);
         if p.step % s.eval_every == 0 || p.step % per_epoch == 0 {
             let (vl, va) = evaluate(tape, &model, &corpus.val)?;
-            curve.push((p.step, seen / n as f64, right as f64 / n as f64, vl, va));
-            (seen, right, n) = (0.0, 0, 0);
+            let point = (
+                p.step,
+                st.seen / st.n as f64,
+                st.right as f64 / st.n as f64,
+                vl,
+                va,
+            );
+            st.curve.push(point);
+            (st.seen, st.right, st.n) = (0.0, 0, 0);
         }
         if p.step % per_epoch == 0 {
             epoch_seconds.push(epoch_start.elapsed().as_secs_f64());
@@ -356,22 +459,38 @@ pub fn run(
         }
         Ok(())
     };
-    let cfg = LoopConfig {
-        schedule: Some(s.schedule.clone()),
-        total_steps,
-        divergence: crate::train::BLOW_UP,
-        ..LoopConfig::default()
+    let cfg = control.loop_config(
+        LoopConfig {
+            schedule: Some(s.schedule.clone()),
+            total_steps,
+            divergence: crate::train::BLOW_UP,
+            ..LoopConfig::default()
+        },
+        resume,
+    );
+    let mut save =
+        |ls: &LoopState, tape: &mut Tape<f32>, opt: &mut dyn crate::optim::Optimizer<f32>| {
+            control.save(ls, tape, &saved, opt, state.borrow().to_run_state())
+        };
+    let run = if control.eval_only {
+        let r = resume.unwrap_or_default();
+        LoopReport {
+            steps: r.steps,
+            max_grad_norm: r.max_grad_norm,
+        }
+    } else {
+        train_loop_saving(
+            &mut tape,
+            &model,
+            &mut opt,
+            batches,
+            &cfg,
+            &mut forward,
+            &mut after,
+            &mut save,
+        )?
     };
-    let mut opt = Adam::new(s.schedule.lr(0));
-    let run = train_loop(
-        &mut tape,
-        &model,
-        &mut opt,
-        batches,
-        &cfg,
-        &mut forward,
-        &mut after,
-    )?;
+    let curve = state.into_inner().curve;
     let (_, val_acc) = evaluate(&mut tape, &model, &corpus.val)?;
     let (test_loss, test_acc) = evaluate(&mut tape, &model, &corpus.test)?;
     let p = predict(&mut tape, &model, &corpus.test)?;

@@ -189,6 +189,31 @@ impl Vocab {
         })
     }
 
+    /// A vocabulary saved as its words in id order (a checkpoint's): `<pad>` and `<unk>` first, no word
+    /// twice. The counts are not saved; they read as 0.
+    pub fn from_words(words: Vec<String>) -> Result<Vocab> {
+        if words.len() < 2 || words[0] != PAD_TOKEN || words[1] != UNK_TOKEN {
+            return Err(Error::invalid(
+                "Vocab::from_words",
+                format!("the first two words must be {PAD_TOKEN} and {UNK_TOKEN}"),
+            ));
+        }
+        let mut ids = HashMap::with_capacity(words.len());
+        for (i, w) in words.iter().enumerate() {
+            if ids.insert(w.clone(), i as u32).is_some() {
+                return Err(Error::invalid(
+                    "Vocab::from_words",
+                    format!("{w:?} appears twice"),
+                ));
+            }
+        }
+        Ok(Vocab {
+            counts: vec![0; words.len()],
+            words,
+            ids,
+        })
+    }
+
     /// The number of ids, `<pad>` and `<unk>` included.
     pub fn len(&self) -> usize {
         self.words.len()

@@ -91,6 +91,9 @@ impl Module for Dropout {
     fn named_params(&self) -> Vec<(String, Var)> {
         Vec::new()
     }
+    fn named_rngs(&self) -> Vec<(String, &super::module::ModelRng)> {
+        vec![("rng".into(), &self.rng)]
+    }
     fn set_training(&self, on: bool) {
         self.training.set(on);
     }

@@ -12,6 +12,10 @@ use std::cell::RefCell;
 /// State that belongs to a model but is not trained by gradients (batch norm's running statistics).
 pub type Buffer = RefCell<Vec<f64>>;
 
+/// A random generator a model draws from while training (dropout's masks): a checkpoint saves its position
+/// so that a resumed run draws the masks the uninterrupted run would have.
+pub type ModelRng = RefCell<crate::rng::Rng>;
+
 // ANCHOR: module
 pub trait Module {
     /// Every trainable parameter, named relative to this module, in a fixed order.
@@ -19,6 +23,11 @@ pub trait Module {
 
     /// Every buffer, named relative to this module.
     fn named_buffers(&self) -> Vec<(String, &Buffer)> {
+        Vec::new()
+    }
+
+    /// Every random generator the model draws from, named relative to this module.
+    fn named_rngs(&self) -> Vec<(String, &ModelRng)> {
         Vec::new()
     }
 
@@ -55,6 +64,11 @@ fn nest<V>(prefix: &str, items: Vec<(String, V)>) -> Vec<(String, V)> {
         .into_iter()
         .map(|(n, v)| (format!("{prefix}.{n}"), v))
         .collect()
+}
+
+/// A child module's generators under `prefix.` (for a parent's `named_rngs`).
+pub fn child_rngs<'a>(prefix: &str, child: &'a dyn Module) -> Vec<(String, &'a ModelRng)> {
+    nest(prefix, child.named_rngs())
 }
 
 /// Parameters by name, for a whole model: what a checkpoint writes. Errors if two share a name.

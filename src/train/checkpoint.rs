@@ -29,6 +29,8 @@ pub const FILE: &str = "checkpoint.safetensors";
 pub const FORMAT: &str = "1";
 
 const OPT_PREFIX: &str = "optimizer.";
+/// Metadata keys of the model's random generators.
+const RNG_PREFIX: &str = "zerodl.rng.";
 /// Tensors that belong to the run, not the model.
 const RUN_PREFIXES: [&str; 3] = [OPT_PREFIX, "loop.", "run."];
 
@@ -165,6 +167,14 @@ impl Checkpoint {
         for (name, b) in model.named_buffers() {
             self.put_f64(&name, &b.borrow());
         }
+        for (name, rng) in model.named_rngs() {
+            let r = rng.borrow();
+            let seed: String = r.get_seed().iter().map(|b| format!("{b:02x}")).collect();
+            let state = serde_json::json!({"seed": seed, "stream": r.get_stream(),
+                                           "word_pos": r.get_word_pos().to_string()});
+            self.meta
+                .insert(format!("{RNG_PREFIX}{name}"), state.to_string());
+        }
         Ok(())
     }
 
@@ -194,6 +204,9 @@ impl Checkpoint {
         for (name, b) in &buffers {
             let len = b.borrow().len();
             *b.borrow_mut() = self.f64s(name, len)?;
+        }
+        for (name, rng) in model.named_rngs() {
+            *rng.borrow_mut() = self.rng(&name)?;
         }
         Ok(())
     }
@@ -264,6 +277,34 @@ impl Checkpoint {
         opt.set_steps(steps);
         opt.set_lr(lr);
         Ok(())
+    }
+
+    /// The generator saved under `name`, at the position it was saved at.
+    fn rng(&self, name: &str) -> Result<crate::rng::Rng> {
+        use rand::SeedableRng;
+        let key = format!("{RNG_PREFIX}{name}");
+        let v = self.meta_json(&key)?;
+        let bad = || Error::Format {
+            path: self.source(),
+            msg: format!("metadata {key:?} is not a generator state: {v}"),
+        };
+        let hex = v["seed"].as_str().ok_or_else(bad)?;
+        if hex.len() != 64 || !hex.is_ascii() {
+            return Err(bad());
+        }
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        let stream = v["stream"].as_u64().ok_or_else(bad)?;
+        let pos: u128 = v["word_pos"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let mut r = crate::rng::Rng::from_seed(seed);
+        r.set_stream(stream);
+        r.set_word_pos(pos);
+        Ok(r)
     }
 
     // ANCHOR: bytes

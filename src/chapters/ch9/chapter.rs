@@ -2,16 +2,19 @@
 
 use super::baselines::{bag_of_words, mean_vector, Score};
 use super::data::{prepare, Prepared};
-use super::{figures, run, Head, Report, Settings};
+use super::{figures, run_with, Encoded, Head, Report, Saved, SentimentNet, Settings};
 use crate::by_hand::gru::Reset;
 use crate::chapters::flags::{self, set};
 use crate::chapters::{Chapter, Figures};
+use crate::data::text::{pad_or_truncate, Vocab};
 use crate::data::{glove, imdb};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::optim::Schedule;
+use crate::train::Checkpoint;
 use crate::train::{Control, Progress};
 use clap::{ArgMatches, Args, Command, ValueEnum};
 use serde_json::{json, Value};
+use std::path::Path;
 use std::time::Instant;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -118,13 +121,20 @@ pub fn outcome(
     s: &Settings,
     baselines: bool,
     progress: &mut dyn FnMut(&Progress),
+    control: &Control,
 ) -> Result<(Outcome, super::SentimentNet, crate::autograd::Tape<f32>)> {
     let t = Instant::now();
     let data = imdb::load()?;
     let vectors = glove::load()?;
     let prepared = prepare(&data, &vectors, s, s.steps)?;
     let read_seconds = t.elapsed().as_secs_f64();
-    let (report, model, tape) = run(&prepared.corpus, s, progress)?;
+    // The vocabulary goes into the checkpoint: `zerodl predict` encodes a new review with it.
+    let mut control = control.clone();
+    control.meta.insert(
+        "zerodl.vocab".into(),
+        serde_json::json!(prepared.vocab.words()).to_string(),
+    );
+    let (report, model, tape) = run_with(&prepared.corpus, s, progress, &control)?;
     let baselines = if baselines {
         let bow = prepare(&data, &vectors, s, BOW_STEPS)?;
         let mv = mean_vector(&bow.corpus, s.seed)?;
@@ -159,6 +169,61 @@ pub fn outcome_json(o: &Outcome) -> Value {
            "read_and_tokenize_seconds": o.read_seconds, "steps": r.steps, "seconds": r.seconds})
 }
 
+/// `zerodl predict` for chapter 9: a review's text (a UTF-8 file) through the saved network. Needs only the
+/// checkpoint: it holds the vocabulary and the word vectors.
+pub fn predict_review(s: &Settings, c: &Checkpoint, input: &Path) -> Result<Value> {
+    let bad = |msg: String| Error::Format {
+        path: c.meta.get("zerodl.path").cloned().unwrap_or_default(),
+        msg,
+    };
+    let words: Vec<String> = match c.meta_json("zerodl.vocab")? {
+        Value::Array(v) => v
+            .into_iter()
+            .map(|w| w.as_str().map(String::from))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("zerodl.vocab holds something other than words".into()))?,
+        _ => return Err(bad("zerodl.vocab is not a list of words".into())),
+    };
+    let vocab = Vocab::from_words(words)?;
+    let dim = match c.tensors.get("embedding.table").map(|t| t.shape.as_slice()) {
+        Some(&[v, d]) if v == vocab.len() => d,
+        other => {
+            return Err(bad(format!(
+                "embedding.table has shape {other:?}, expected [{}, d] for the saved vocabulary",
+                vocab.len()
+            )))
+        }
+    };
+    let mut tape = crate::autograd::Tape::new();
+    let model = SentimentNet::new(&mut tape, nalgebra::DMatrix::zeros(vocab.len(), dim), s)?;
+    c.restore_model(&mut tape, &Saved(&model))?;
+    let bytes = std::fs::read(input).map_err(|e| Error::io(input, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Format {
+        path: input.display().to_string(),
+        msg: format!("not UTF-8 text: {e}"),
+    })?;
+    let ids = vocab.encode(&text);
+    if ids.is_empty() {
+        return Err(Error::Format {
+            path: input.display().to_string(),
+            msg: "no words in the review".into(),
+        });
+    }
+    let unknown = ids.iter().filter(|&&k| k == crate::data::text::UNK).count();
+    let (ids, len) = pad_or_truncate(&ids, s.steps);
+    let review = Encoded {
+        ids: vec![ids],
+        lengths: vec![len],
+        labels: vec![0],
+    };
+    let p = super::predict(&mut tape, &model, &review)?[0];
+    Ok(
+        json!({"input": input.display().to_string(), "positive_probability": p,
+              "verdict": if p > 0.5 { "positive" } else { "negative" },
+              "words_read": len, "unknown_words": unknown}),
+    )
+}
+
 pub struct Ch9;
 
 impl Chapter for Ch9 {
@@ -178,7 +243,7 @@ impl Chapter for Ch9 {
         &self,
         m: &ArgMatches,
         progress: &mut dyn FnMut(&Progress),
-        _: &Control,
+        control: &Control,
     ) -> Result<Value> {
         let f: Flags = flags::parse(m)?;
         let s = settings(&f)?;
@@ -186,8 +251,17 @@ impl Chapter for Ch9 {
         eprintln!(
             "ch9: reading the IMDB archive and GloVe, tokenizing 50,000 reviews, then training"
         );
-        let (o, _, _) = outcome(&s, !f.no_baselines, progress)?;
+        let (o, _, _) = outcome(&s, !f.no_baselines, progress, control)?;
         Ok(outcome_json(&o))
+    }
+
+    fn checkpoints(&self) -> bool {
+        true
+    }
+
+    fn predict(&self, m: &ArgMatches, c: &Checkpoint, input: &Path) -> Result<Value> {
+        let f: Flags = flags::parse(m)?;
+        predict_review(&settings(&f)?, c, input)
     }
 
     fn figures(&self, out: &mut Figures) -> Result<()> {
@@ -198,9 +272,9 @@ impl Chapter for Ch9 {
             return Ok(());
         };
         let s = Settings::default();
-        let (o, model, mut tape) = outcome(&s, true, &mut |_| {})?;
+        let (o, model, mut tape) = outcome(&s, true, &mut |_| {}, &Control::default())?;
         println!("ch9: {}", outcome_json(&o));
-        let (book, _, _) = outcome(&Settings::book(), false, &mut |_| {})?;
+        let (book, _, _) = outcome(&Settings::book(), false, &mut |_| {}, &Control::default())?;
         println!("ch9 book setup: {}", outcome_json(&book));
         figures::curves(&o.report, &book.report, &out.file("ch9_curves.svg"))?;
         figures::by_length(
