@@ -107,14 +107,14 @@ impl BatchNorm {
             let m = xv.len() / channels;
             let (y, cache, stats) = bn::forward_conv(xv, channels, g, b, self.eps)?;
             self.update_running(m, &stats);
-            return Ok(tape.record(
+            return tape.record(
                 y,
                 &[x, self.gamma, self.beta],
                 FusedBn {
                     cache,
                     image_layout: true,
                 },
-            ));
+            );
         }
         // Otherwise work on rows of features: the convolutional form moves each channel into a column.
         let (rows, back) = match self.form {
@@ -156,7 +156,7 @@ impl BatchNorm {
                             cache,
                             image_layout: false,
                         },
-                    ),
+                    )?,
                     stats,
                 )
             }

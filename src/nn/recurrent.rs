@@ -101,7 +101,7 @@ pub fn layer_masked<T: Real, C: TapeCell>(
                 reverse,
                 _t: PhantomData,
             };
-            Ok(tape.record(h, &inputs, op))
+            tape.record(h, &inputs, op)
         }
         RecImpl::Composed => {
             let d = cell.input(tape)?;
@@ -328,7 +328,7 @@ fn merge<T: Real>(tape: &mut Tape<T>, states: &[Var], hid: usize) -> Result<Var>
         ));
     }
     let joined = hand::interleave(a, b, hid);
-    Ok(tape.record(joined, &[states[0], states[1]], Interleave { hid }))
+    tape.record(joined, &[states[0], states[1]], Interleave { hid })
 }
 
 struct Interleave {
