@@ -60,6 +60,10 @@ pub struct LoopConfig {
     pub divergence: Divergence,
     /// Total steps, for progress bars.
     pub total_steps: usize,
+    /// Turn the tape's anomaly detection on for the run ([`Tape::set_anomaly_detection`]; it is left on): a
+    /// NaN or infinity then stops the run at the op that produced it, named in [`Error::Diverged`], rather
+    /// than at the loss or a parameter's gradient. Slower: every value and gradient is scanned.
+    pub anomaly: bool,
 }
 
 impl Default for LoopConfig {
@@ -71,6 +75,7 @@ impl Default for LoopConfig {
             grad_norm: false,
             divergence: Divergence::default(),
             total_steps: 0,
+            anomaly: false,
         }
     }
 }
@@ -133,6 +138,9 @@ pub fn train_loop<T: Real, B>(
     let params: Vec<Var> = named.iter().map(|(_, v)| *v).collect();
     let mut report = LoopReport::default();
     let (mut first_loss, mut current_epoch) = (None, None);
+    if cfg.anomaly {
+        tape.set_anomaly_detection(true);
+    }
     for (epoch, batch) in batches {
         if current_epoch != Some(epoch) {
             if let Some(s) = &cfg.schedule {
@@ -144,10 +152,12 @@ pub fn train_loop<T: Real, B>(
             let step = report.steps + 1;
             model.set_training(true);
             tape.reset();
-            let f = forward(tape, &batch)?;
+            let f = forward(tape, &batch).map_err(|e| anomaly_diverged(step, e))?;
             let loss = tape.scalar(f.loss)?.as_f64();
             check_loss(step, loss, &mut first_loss, cfg.divergence)?;
-            let mut grads = tape.backward(f.objective)?;
+            let mut grads = tape
+                .backward(f.objective)
+                .map_err(|e| anomaly_diverged(step, e))?;
             let grad_norm = if cfg.clip == Clip::None && !cfg.grad_norm {
                 check_grads(step, &grads, &named)?;
                 f64::NAN
@@ -195,6 +205,14 @@ fn check_loss(step: usize, loss: f64, first: &mut Option<f64>, policy: Divergenc
         }
     }
     Ok(())
+}
+
+/// A non-finite value caught by anomaly detection is divergence, named by the op that produced it.
+fn anomaly_diverged(step: usize, e: Error) -> Error {
+    match (e.non_finite_what(), &e) {
+        (Some(what), &Error::NonFinite { value, .. }) => Error::Diverged { step, what, value },
+        _ => e,
+    }
 }
 
 /// The first non-finite gradient entry, named by its parameter.

@@ -165,3 +165,217 @@ fn a_custom_op_that_breaks_its_contract_is_an_error() {
         "{e:?}"
     );
 }
+
+/// Anomaly detection, forward: the op whose output is first non-finite is named, with its input shapes.
+#[test]
+fn anomaly_mode_names_the_op_whose_output_is_not_finite() {
+    let mut t = Tape::<f64>::new();
+    assert!(!t.anomaly_detection(), "off by default");
+    let x = t.leaf(m(1, 2, &[1.0, 0.0]));
+    let y = t.log(x).unwrap(); // ln 0 = -inf: allowed without anomaly detection
+    assert_eq!(t.value(y).unwrap()[(0, 1)], f64::NEG_INFINITY);
+
+    t.set_anomaly_detection(true);
+    let e = t.log(x).unwrap_err();
+    match &e {
+        Error::NonFinite {
+            op,
+            phase,
+            index,
+            input,
+            shapes,
+            value,
+        } => {
+            assert_eq!((*op, *phase, *index, *input), ("log", "forward", 2, None));
+            assert_eq!(shapes, &[zerodl::Shape(1, 2)]);
+            assert_eq!(*value, f64::NEG_INFINITY);
+        }
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+    assert_eq!(
+        e.to_string(),
+        "log (op #2, forward): the output is -inf; its inputs are [1x2]"
+    );
+    assert_eq!(
+        e.non_finite_what().unwrap(),
+        "the output of log (op #2, forward)"
+    );
+    assert_eq!(t.len(), 2, "the bad value is not recorded");
+    t.set_anomaly_detection(false);
+    assert!(t.log(x).is_ok());
+}
+
+/// Anomaly detection, backward: a finite forward whose gradient is not finite (√ at 0) is named at the op
+/// whose backward produced it, not where the NaN it turns into further down reaches a parameter.
+#[test]
+fn anomaly_mode_names_the_op_whose_input_gradient_is_not_finite() {
+    let mut t = Tape::<f64>::new();
+    let x = t.leaf(m(1, 2, &[0.0, 4.0]));
+    let s = t.sqrt(x).unwrap();
+    let l = t.sum(s).unwrap();
+    let g = t.backward(l).unwrap();
+    assert_eq!(g.get(x).unwrap()[(0, 0)], f64::INFINITY);
+
+    t.set_anomaly_detection(true);
+    let e = t.backward(l).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NonFinite {
+                op: "sqrt",
+                phase: "backward",
+                index: 1,
+                input: Some(0),
+                value: f64::INFINITY,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.non_finite_what().unwrap(),
+        "the gradient of input 0 of sqrt (op #1, backward)"
+    );
+}
+
+mod training {
+    use super::*;
+    use zerodl::nn::{Activation, Init, Mlp, Module};
+    use zerodl::optim::Sgd;
+    use zerodl::rng::seeded;
+    use zerodl::train::{train_loop, Forward, LoopConfig, Progress};
+    use zerodl::Var;
+
+    struct One {
+        w: Var,
+    }
+    impl Module for One {
+        fn named_params(&self) -> Vec<(String, Var)> {
+            vec![("w".into(), self.w)]
+        }
+    }
+
+    /// `f(w ⊙ [0, 1])` summed, trained one step: where the run stops, and what it names.
+    fn one_step(f: fn(&mut Tape<f32>, Var) -> zerodl::Result<Var>, anomaly: bool) -> Error {
+        let mut t = Tape::<f32>::new();
+        let model = One {
+            w: t.param(DMatrix::from_element(1, 2, 1.0)),
+        };
+        let mut forward = |tape: &mut Tape<f32>, _: &()| {
+            let x = tape.constant(DMatrix::from_row_slice(1, 2, &[0.0, 1.0])); // op #0
+            let h = tape.mul(model.w, x)?; // #1
+            let h = f(tape, h)?; // #2
+            let loss = tape.sum(h)?; // #3
+            Ok(Forward {
+                objective: loss,
+                loss,
+                output: loss,
+            })
+        };
+        let mut after = |_: &Progress, _: &(), _: &Forward, _: &mut Tape<f32>| Ok(());
+        let cfg = LoopConfig {
+            anomaly,
+            ..LoopConfig::default()
+        };
+        let r = train_loop(
+            &mut t,
+            &model,
+            &mut Sgd { lr: 0.1 },
+            [(0, ())],
+            &cfg,
+            &mut forward,
+            &mut after,
+        );
+        assert_eq!(t.anomaly_detection(), anomaly);
+        r.unwrap_err()
+    }
+
+    fn diverged(e: Error) -> (usize, String, f64) {
+        match e {
+            Error::Diverged { step, what, value } => (step, what, value),
+            other => panic!("expected Diverged, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_log_of_zero_is_named_at_the_log_with_anomaly_mode_and_at_the_loss_without() {
+        let (step, what, value) = diverged(one_step(|t, h| t.log(h), true));
+        assert_eq!(step, 1);
+        assert_eq!(what, "the output of log (op #2, forward)");
+        assert_eq!(value, f64::NEG_INFINITY);
+
+        let (step, what, _) = diverged(one_step(|t, h| t.log(h), false));
+        assert_eq!((step, what.as_str()), (1, "the loss"));
+    }
+
+    #[test]
+    fn a_sqrt_at_zero_is_named_at_the_sqrt_with_anomaly_mode_and_at_the_parameter_without() {
+        let (step, what, value) = diverged(one_step(|t, h| t.sqrt(h), true));
+        assert_eq!(step, 1);
+        assert_eq!(what, "the gradient of input 0 of sqrt (op #2, backward)");
+        assert_eq!(value, f64::INFINITY);
+
+        // The loss is finite; the NaN (∞ · 0) surfaces in the parameter's gradient.
+        let (step, what, value) = diverged(one_step(|t, h| t.sqrt(h), false));
+        assert_eq!((step, what.as_str()), (1, "the gradient of w"));
+        assert!(value.is_nan());
+    }
+
+    /// A learning rate that blows the weights up: anomaly mode names an op (whichever overflows first), with
+    /// the step; the plain loop names the loss or a parameter's gradient.
+    #[test]
+    fn a_diverging_learning_rate_stops_at_an_op_in_anomaly_mode() {
+        let run = |anomaly: bool| {
+            let x = DMatrix::from_row_slice(4, 2, &[0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0]);
+            let y = [0, 0, 1, 1];
+            let mut t = Tape::<f32>::new();
+            let model = Mlp::new(
+                &mut t,
+                &[2, 8, 2],
+                Activation::Relu,
+                Init::He,
+                &mut seeded(3),
+            )
+            .unwrap();
+            let mut forward = |tape: &mut Tape<f32>, _: &()| {
+                let xv = tape.constant(x.clone());
+                let z = model.forward(tape, xv)?;
+                let loss = tape.softmax_cross_entropy(z, &y)?;
+                Ok(Forward {
+                    objective: loss,
+                    loss,
+                    output: z,
+                })
+            };
+            let mut after = |_: &Progress, _: &(), _: &Forward, _: &mut Tape<f32>| Ok(());
+            let cfg = LoopConfig {
+                anomaly,
+                ..LoopConfig::default()
+            };
+            let r = train_loop(
+                &mut t,
+                &model,
+                &mut Sgd { lr: 1e30 },
+                (0..50).map(|_| (0, ())),
+                &cfg,
+                &mut forward,
+                &mut after,
+            );
+            diverged(r.unwrap_err())
+        };
+        let (step, what, value) = run(true);
+        assert!(
+            what.contains("(op #")
+                && (what.ends_with(", forward)") || what.ends_with(", backward)")),
+            "{what}"
+        );
+        assert!(!value.is_finite());
+        let (plain_step, plain, _) = run(false);
+        assert!(
+            plain == "the loss" || plain.starts_with("the gradient of layer"),
+            "{plain}"
+        );
+        // Anomaly mode stops no later than the plain checks, which look only after the pass.
+        assert!(step <= plain_step, "{step} > {plain_step}");
+    }
+}
