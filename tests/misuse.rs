@@ -379,3 +379,154 @@ mod training {
         assert!(step <= plain_step, "{step} > {plain_step}");
     }
 }
+
+mod optimizer_state {
+    use super::*;
+    use zerodl::optim::{Adam, Momentum, Optimizer};
+    use zerodl::Var;
+
+    /// Two parameters of the same shape, and the gradient of `Σ c_i w_i` (constant per parameter).
+    fn setup() -> (Tape<f64>, Var, Var) {
+        let mut t = Tape::<f64>::new();
+        let a = t.param(m(1, 2, &[1.0, 2.0]));
+        let b = t.param(m(1, 2, &[-1.0, 0.5]));
+        (t, a, b)
+    }
+
+    fn step(t: &mut Tape<f64>, opt: &mut dyn Optimizer<f64>, ps: &[Var], (ca, cb): (f64, f64)) {
+        t.reset();
+        let a = t.params().next().unwrap();
+        let b = t.params().nth(1).unwrap();
+        let sa = t.scale(a, ca).unwrap();
+        let sb = t.scale(b, cb).unwrap();
+        let s = t.add(sa, sb).unwrap();
+        let l = t.sum(s).unwrap();
+        let mut g = t.backward(l).unwrap();
+        opt.step(t, &mut g, ps).unwrap();
+    }
+
+    /// The state is keyed by parameter: listing the parameters in another order from step to step, or only
+    /// some of them, gives each parameter its own velocity, exactly as with a fixed list.
+    #[test]
+    fn a_reordered_or_partial_parameter_list_updates_the_right_slots() {
+        for make in [
+            || Box::new(Momentum::<f64>::new(0.1)) as Box<dyn Optimizer<f64>>,
+            || Box::new(Adam::<f64>::new(0.1)) as Box<dyn Optimizer<f64>>,
+        ] {
+            let (mut t1, a1, b1) = setup();
+            let mut o1 = make();
+            let (mut t2, a2, b2) = setup();
+            let mut o2 = make();
+            // Very different gradients per parameter, so a swapped slot would show.
+            let c = (1.0, -100.0);
+            for k in 0..4 {
+                step(&mut t1, o1.as_mut(), &[a1, b1], c);
+                let order = if k % 2 == 0 { [b2, a2] } else { [a2, b2] };
+                step(&mut t2, o2.as_mut(), &order, c);
+            }
+            assert_eq!(t1.value(a1).unwrap(), t2.value(a2).unwrap());
+            assert_eq!(t1.value(b1).unwrap(), t2.value(b2).unwrap());
+
+            // Stepping only `b` for a while, then both, equals keeping a separate optimizer per parameter.
+            let (mut t3, a3, b3) = setup();
+            let mut o3 = make();
+            let (mut ta, a_only, _) = setup();
+            let mut oa = make();
+            let (mut tb, _, b_only) = setup();
+            let mut ob = make();
+            for k in 0..4 {
+                let ps: &[Var] = if k < 2 { &[b3] } else { &[a3, b3] };
+                step(&mut t3, o3.as_mut(), ps, c);
+                step(&mut tb, ob.as_mut(), &[b_only], c);
+                if k >= 2 {
+                    step(&mut ta, oa.as_mut(), &[a_only], c);
+                }
+            }
+            assert_eq!(t3.value(b3).unwrap(), tb.value(b_only).unwrap());
+            // Adam's step count is per optimizer, not per parameter, so only momentum's `a` can be compared.
+            if o3.steps() == 0 {
+                assert_eq!(t3.value(a3).unwrap(), ta.value(a_only).unwrap());
+            }
+        }
+    }
+
+    /// A parameter whose shape changed since its state was made, or whose gradient does not fit it, is a
+    /// shape error; never a zip that updates only part of it.
+    #[test]
+    fn a_shape_mismatch_is_an_error_not_a_truncated_update() {
+        let (mut t, a, b) = setup();
+        let mut opt = Momentum::<f64>::new(0.1);
+        step(&mut t, &mut opt, &[a, b], (1.0, 1.0));
+        // The gradient is 1x2; the parameter now 1x3.
+        t.reset();
+        let s = t.sum(a).unwrap();
+        let mut g = t.backward(s).unwrap();
+        *t.param_mut(a).unwrap() = m(1, 3, &[0.0; 3]);
+        let e = opt.step(&mut t, &mut g, &[a]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Shape {
+                    op: "optimizer step",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // Gradient and parameter agree (1x3) but the velocity is 1x2.
+        t.reset();
+        let s = t.sum(a).unwrap();
+        let mut g = t.backward(s).unwrap();
+        let e = opt.step(&mut t, &mut g, &[a]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Shape {
+                    op: "optimizer state",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(t.value(a).unwrap(), &m(1, 3, &[0.0; 3]), "untouched");
+        // Checked before anything moves: `b` is not updated when `a` is bad.
+        t.reset();
+        let sa = t.sum(a).unwrap();
+        let sb = t.sum(b).unwrap();
+        let l = t.add(sa, sb).unwrap();
+        let mut g = t.backward(l).unwrap();
+        let before = t.value(b).unwrap().clone();
+        let e = opt.step(&mut t, &mut g, &[b, a]).unwrap_err();
+        assert!(matches!(e, Error::Shape { .. }), "{e:?}");
+        assert_eq!(t.value(b).unwrap(), &before);
+    }
+
+    /// Parameters of another tape, or gradients of another tape's sweep, are errors, not silent no-ops or
+    /// updates of the wrong slots.
+    #[test]
+    fn an_optimizer_used_across_tapes_is_an_error() {
+        let (mut t, a, b) = setup();
+        let (mut other, oa, _) = setup();
+        let mut opt = Momentum::<f64>::new(0.1);
+        step(&mut t, &mut opt, &[a, b], (1.0, 1.0));
+        // `oa` sits at the same position on its tape as `a` on this one.
+        other.reset();
+        let s = other.sum(oa).unwrap();
+        let mut g = other.backward(s).unwrap();
+        let e = opt.step(&mut other, &mut g, &[oa]).unwrap_err();
+        assert!(e.to_string().contains("belongs to tape"), "{e}");
+        let e = opt.step(&mut t, &mut g, &[a]).unwrap_err();
+        assert!(e.to_string().contains("gradients are from tape"), "{e}");
+        t.reset();
+        let s = t.sum(a).unwrap();
+        let mut g = t.backward(s).unwrap();
+        let before = t.value(a).unwrap().clone();
+        let e = opt.step(&mut t, &mut g, &[a, oa]).unwrap_err();
+        assert!(matches!(e, Error::ForeignVar { .. }), "{e:?}");
+        assert_eq!(
+            t.value(a).unwrap(),
+            &before,
+            "a failed step changes nothing"
+        );
+    }
+}
