@@ -74,11 +74,13 @@ pub enum Error {
     },
 
     /// A gradient with a NaN or an infinity where a finite one is needed (clipping by the global norm cannot
-    /// rescale it). `param` is the parameter's position on its tape ([`crate::Var::param_index`]).
-    #[error("{op}: the gradient of parameter #{param} has a non-finite entry {value}")]
+    /// rescale it). `position` is the variable's position in the list given to the op.
+    #[error(
+        "{op}: the gradient of variable {position} of the list has a non-finite entry {value}"
+    )]
     NonFiniteGrad {
         op: &'static str,
-        param: usize,
+        position: usize,
         value: f64,
     },
 

@@ -243,7 +243,7 @@ mod training {
     use zerodl::nn::{Activation, Init, Mlp, Module};
     use zerodl::optim::Sgd;
     use zerodl::rng::seeded;
-    use zerodl::train::{train_loop, Forward, LoopConfig, Progress};
+    use zerodl::train::{train_loop, Clip, Forward, LoopConfig, Progress};
     use zerodl::Var;
 
     struct One {
@@ -257,6 +257,14 @@ mod training {
 
     /// `f(w ⊙ [0, 1])` summed, trained one step: where the run stops, and what it names.
     fn one_step(f: fn(&mut Tape<f32>, Var) -> zerodl::Result<Var>, anomaly: bool) -> Error {
+        one_step_clipped(f, anomaly, Clip::None)
+    }
+
+    fn one_step_clipped(
+        f: fn(&mut Tape<f32>, Var) -> zerodl::Result<Var>,
+        anomaly: bool,
+        clip: Clip,
+    ) -> Error {
         let mut t = Tape::<f32>::new();
         let model = One {
             w: t.param(DMatrix::from_element(1, 2, 1.0)),
@@ -275,6 +283,7 @@ mod training {
         let mut after = |_: &Progress, _: &(), _: &Forward, _: &mut Tape<f32>| Ok(());
         let cfg = LoopConfig {
             anomaly,
+            clip,
             ..LoopConfig::default()
         };
         let r = train_loop(
@@ -319,6 +328,12 @@ mod training {
         let (step, what, value) = diverged(one_step(|t, h| t.sqrt(h), false));
         assert_eq!((step, what.as_str()), (1, "the gradient of w"));
         assert!(value.is_nan());
+
+        // Clipping does not hide it: the loop names the parameter before it clips.
+        for clip in [Clip::Norm(1.0), Clip::Value(1.0)] {
+            let (_, what, _) = diverged(one_step_clipped(|t, h| t.sqrt(h), false, clip));
+            assert_eq!(what, "the gradient of w", "{clip:?}");
+        }
     }
 
     /// A learning rate that blows the weights up: anomaly mode names an op (whichever overflows first), with
@@ -529,4 +544,36 @@ mod optimizer_state {
             "a failed step changes nothing"
         );
     }
+}
+
+/// Clipping by the global norm cannot rescale a NaN or an infinity: a typed error naming the variable, not
+/// `Ok(NaN)` with the gradients left as they were. A norm that overflows only because the squares do is
+/// measured and clipped.
+#[test]
+fn clipping_a_non_finite_gradient_is_an_error() {
+    use zerodl::optim::clip;
+    let mut t = Tape::<f64>::new();
+    let b = t.param(m(1, 1, &[1.0]));
+    let a = t.param(m(1, 2, &[0.0, 4.0]));
+    let sa = t.sqrt(a).unwrap(); // d/da √a = ∞ at 0
+    let s = t.sum(sa).unwrap();
+    let l = t.mul(s, b).unwrap();
+    let mut g = t.backward(l).unwrap();
+    let e = clip::by_global_norm(&mut g, &[b, a], 1.0).unwrap_err();
+    match e {
+        Error::NonFiniteGrad {
+            position, value, ..
+        } => assert_eq!((position, value), (1, f64::INFINITY)),
+        other => panic!("expected NonFiniteGrad, got {other:?}"),
+    }
+
+    let mut t = Tape::<f64>::new();
+    let w = t.param(m(1, 2, &[1e200, -1e200]));
+    let l = t.sum(w).unwrap();
+    let l = t.scale(l, 1e200).unwrap(); // gradient 1e200 in each entry: Σ g² overflows
+    let mut g = t.backward(l).unwrap();
+    let norm = clip::by_global_norm(&mut g, &[w], 1.0).unwrap();
+    assert!((norm / (2f64.sqrt() * 1e200) - 1.0).abs() < 1e-12, "{norm}");
+    let gw = g.get(w).unwrap();
+    assert!((gw[(0, 0)] - 0.5f64.sqrt()).abs() < 1e-12, "{gw}");
 }
