@@ -577,3 +577,177 @@ fn clipping_a_non_finite_gradient_is_an_error() {
     let gw = g.get(w).unwrap();
     assert!((gw[(0, 0)] - 0.5f64.sqrt()).abs() < 1e-12, "{gw}");
 }
+
+mod geometry_and_by_hand {
+    use super::*;
+    use zerodl::by_hand::{activation, batch_norm as bn, conv, conv_fast, fc, pool, pool_fast};
+    use zerodl::layout::{ConvGeom, PoolGeom};
+    use zerodl::nn::conv2d::{Conv2d, Impl};
+    use zerodl::nn::pool::Pool2d;
+    use zerodl::nn::{Activation, Mlp};
+    use zerodl::rng::seeded;
+
+    /// The geometry's fields are public, so a stride of 0 can be written without `ConvGeom::new`: every
+    /// layer and hand-derived function that would divide by it says so instead.
+    #[test]
+    fn a_stride_of_zero_is_an_error_not_a_division_by_zero() {
+        let mut g = ConvGeom::new(1, 4, 4, 2, 3, 3, 1, 1).unwrap();
+        g.stride = 0;
+        assert!(matches!(
+            g.validate(),
+            Err(Error::Invalid { op: "conv2d", .. })
+        ));
+        let mut t = Tape::<f64>::new();
+        let x = t.constant(DMatrix::zeros(16, 2));
+        for imp in [Impl::Naive, Impl::Fast, Impl::Composed] {
+            let layer = Conv2d::new(&mut t, g, imp, &mut seeded(1));
+            let r = layer.forward(&mut t, x);
+            assert!(
+                matches!(r, Err(Error::Invalid { op: "conv2d", .. })),
+                "{imp:?}: {r:?}"
+            );
+        }
+        let (xv, w, dy) = (
+            DMatrix::<f64>::zeros(16, 2),
+            DMatrix::zeros(9, 2),
+            DMatrix::zeros(32, 2),
+        );
+        assert!(conv::backward(&dy, &xv, &w, &g).is_err());
+        assert!(conv_fast::backward(&dy, &xv, &w, &g, true).is_err());
+
+        let mut p = PoolGeom::new(1, 4, 4, 2, 2, 2).unwrap();
+        p.stride = 0;
+        for imp in [Impl::Naive, Impl::Fast, Impl::Composed] {
+            let layer = Pool2d {
+                kind: pool::Kind::Max,
+                geom: p,
+                imp,
+            };
+            let r = layer.forward(&mut t, x);
+            assert!(
+                matches!(r, Err(Error::Invalid { op: "pool", .. })),
+                "{imp:?}: {r:?}"
+            );
+        }
+        let dy = DMatrix::<f64>::zeros(4, 2);
+        assert!(pool::backward(pool::Kind::Avg, &dy, &xv, &p).is_err());
+        assert!(pool_fast::backward(pool::Kind::Avg, &dy, &[], &p).is_err());
+    }
+
+    /// `Mlp`'s layers are public: one with none is an error when run, and adding batch norm to it is not a
+    /// slice underflow.
+    #[test]
+    fn an_mlp_without_layers_is_an_error_not_a_panic() {
+        let mut t = Tape::<f32>::new();
+        let empty = Mlp {
+            layers: vec![],
+            activation: Activation::Relu,
+            bn: vec![],
+        }
+        .with_batch_norm(&mut t, zerodl::nn::batch_norm::BnImpl::Fused);
+        assert!(empty.bn.is_empty());
+        let x = t.constant(DMatrix::zeros(2, 3));
+        let e = empty.forward(&mut t, x).unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+    }
+
+    fn expect_shape<T>(r: zerodl::Result<T>, op: &str) {
+        match r.err() {
+            Some(Error::Shape { op: o, .. }) => assert_eq!(o, op),
+            other => panic!("{op}: expected a shape error, got {other:?}"),
+        }
+    }
+
+    /// A hand-derived backward given an upstream gradient of the wrong shape: a typed error naming the op
+    /// and the shapes, not nalgebra's assertion, an index out of bounds, or (for a smaller gradient) a
+    /// result computed from part of it.
+    #[test]
+    fn by_hand_backward_with_a_wrong_upstream_shape_is_a_shape_error() {
+        let x = DMatrix::<f64>::from_fn(3, 4, |i, j| (i + 2 * j) as f64 * 0.1 - 0.3);
+        let w = DMatrix::<f64>::from_element(4, 2, 0.5);
+        let b = DMatrix::<f64>::zeros(1, 2);
+        let (y, cache) = fc::forward(&x, &w, &b).unwrap();
+        assert!(fc::backward(&y, &cache).is_ok());
+        let e = fc::backward(&DMatrix::zeros(3, 5), &cache).err().unwrap();
+        match &e {
+            Error::Shape { op, shapes, .. } => {
+                assert_eq!(*op, "fc backward");
+                assert_eq!(
+                    shapes,
+                    &[
+                        zerodl::Shape(3, 5),
+                        zerodl::Shape(3, 4),
+                        zerodl::Shape(4, 2)
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let (_, z) = activation::forward(activation::Kind::Tanh, &x);
+        expect_shape(
+            activation::backward(activation::Kind::Tanh, &DMatrix::zeros(4, 3), &z),
+            "activation backward",
+        );
+
+        let (gamma, beta) = (DMatrix::from_element(1, 4, 1.0), DMatrix::zeros(1, 4));
+        let (yb, bc, _) = bn::forward(&x, &gamma, &beta, 1e-5).unwrap();
+        assert!(bn::backward(&yb, &bc).is_ok());
+        // Smaller than the batch: it used to be read without complaint.
+        expect_shape(
+            bn::backward(&DMatrix::zeros(2, 4), &bc),
+            "batch_norm backward",
+        );
+        let (_, bcc, _) = bn::forward_conv(
+            &x.transpose(),
+            2,
+            &DMatrix::from_element(1, 2, 1.0),
+            &DMatrix::zeros(1, 2),
+            1e-5,
+        )
+        .unwrap();
+        expect_shape(
+            bn::backward_conv(&DMatrix::zeros(6, 4), &bcc),
+            "batch_norm_conv backward",
+        );
+
+        let g = ConvGeom::new(1, 4, 4, 2, 3, 3, 1, 1).unwrap();
+        let (xi, wk) = (DMatrix::<f64>::zeros(16, 2), DMatrix::zeros(9, 2));
+        let wrong = DMatrix::zeros(32, 3);
+        assert!(conv::backward(&DMatrix::zeros(32, 2), &xi, &wk, &g).is_ok());
+        expect_shape(conv::backward(&wrong, &xi, &wk, &g), "conv backward");
+        expect_shape(
+            conv_fast::backward(&wrong, &xi, &wk, &g, true),
+            "conv_fast backward",
+        );
+        expect_shape(
+            conv::backward(&DMatrix::zeros(32, 2), &xi, &DMatrix::zeros(8, 2), &g),
+            "conv backward",
+        );
+
+        let p = PoolGeom::new(1, 4, 4, 2, 2, 2).unwrap();
+        let (_, argmax) = pool_fast::forward(pool::Kind::Max, &xi, &p);
+        let dy = DMatrix::<f64>::zeros(4, 2);
+        assert!(pool_fast::backward(pool::Kind::Max, &dy, &argmax, &p).is_ok());
+        expect_shape(
+            pool::backward(pool::Kind::Max, &DMatrix::zeros(4, 1), &xi, &p),
+            "pool backward",
+        );
+        expect_shape(
+            pool_fast::backward(pool::Kind::Avg, &DMatrix::<f64>::zeros(5, 2), &argmax, &p),
+            "pool_fast backward",
+        );
+        // An argmax from another pass: shorter than the outputs, errors past its end would be dropped.
+        let r = pool_fast::backward(pool::Kind::Max, &dy, &argmax[..4], &p);
+        assert!(
+            matches!(
+                r,
+                Err(Error::Invalid {
+                    op: "pool_fast backward",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+}

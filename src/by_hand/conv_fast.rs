@@ -6,6 +6,7 @@
 //! a buffer that stays in the cache, multiplied at once, and built again in the backward pass rather than
 //! kept. The images of a batch are independent, so they are spread over the threads of the rayon pool.
 
+use crate::error::Result;
 use crate::kernels::{gemm_strided, Strided};
 use crate::layout::ConvGeom;
 use crate::scalar::Real;
@@ -134,7 +135,8 @@ pub fn backward<T: Real>(
     w: &DMatrix<T>,
     g: &ConvGeom,
     need_dx: bool,
-) -> ConvGrads<T> {
+) -> Result<ConvGrads<T>> {
+    super::conv::check_backward("conv_fast backward", dy, x, w, g)?;
     let (n, p, k, c) = (dy.ncols(), g.positions(), g.patch(), g.c_out);
     let mut dx = if need_dx {
         DMatrix::zeros(g.in_len(), n)
@@ -198,6 +200,6 @@ pub fn backward<T: Real>(
             .zip(pb)
             .for_each(|(a, &b)| *a += b);
     }
-    ConvGrads { dx, dw, db }
+    Ok(ConvGrads { dx, dw, db })
 }
 // ANCHOR_END: conv_fast

@@ -8,6 +8,7 @@
 //!
 //! Average pooling: `Y = (1/(ph·pw)) Σ_{dy, dx} X[…]`, so every input of a window receives `dY / (ph·pw)`.
 
+use crate::error::Result;
 use crate::layout::PoolGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -69,8 +70,21 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> DMatrix<T> 
     y
 }
 
-pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, x: &DMatrix<T>, g: &PoolGeom) -> DMatrix<T> {
+pub fn backward<T: Real>(
+    kind: Kind,
+    dy: &DMatrix<T>,
+    x: &DMatrix<T>,
+    g: &PoolGeom,
+) -> Result<DMatrix<T>> {
+    g.validate()?;
     let n = x.ncols();
+    super::expect_shape("pool backward", "x: (C·H·W) x N", x, (g.in_len(), n))?;
+    super::expect_shape(
+        "pool backward",
+        "dy of the output's shape",
+        dy,
+        (g.out_len(), n),
+    )?;
     let mut dx = DMatrix::zeros(g.in_len(), n);
     let area = T::of(g.window() as f64);
     for img in 0..n {
@@ -93,6 +107,6 @@ pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, x: &DMatrix<T>, g: &PoolGe
             }
         }
     }
-    dx
+    Ok(dx)
 }
 // ANCHOR_END: pool_naive

@@ -3,6 +3,7 @@
 //! naive [`super::pool`], ties included.
 
 use super::pool::Kind;
+use crate::error::{Error, Result};
 use crate::layout::PoolGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -120,8 +121,30 @@ fn avg_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T]) {
 }
 
 /// Backward: max scatters each error to its remembered winner; average spreads it over the window.
-pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, argmax: &[u32], g: &PoolGeom) -> DMatrix<T> {
+pub fn backward<T: Real>(
+    kind: Kind,
+    dy: &DMatrix<T>,
+    argmax: &[u32],
+    g: &PoolGeom,
+) -> Result<DMatrix<T>> {
+    g.validate()?;
     let n = dy.ncols();
+    super::expect_shape("pool_fast backward", "dy: (C·P) x N", dy, (g.out_len(), n))?;
+    // The zip below would silently drop the errors past a short `argmax`, and a wrong index would scatter out
+    // of bounds: both mean the argmax is not this forward pass's.
+    if kind == Kind::Max
+        && (argmax.len() != dy.len() || argmax.iter().any(|&i| i as usize >= g.in_len() * n))
+    {
+        return Err(Error::invalid(
+            "pool_fast backward",
+            format!(
+                "{} argmax entries for {} outputs, each below {}: not the forward pass of this dy",
+                argmax.len(),
+                dy.len(),
+                g.in_len() * n
+            ),
+        ));
+    }
     let mut dx = DMatrix::zeros(g.in_len(), n);
     let d = dx.as_mut_slice();
     match kind {
@@ -155,6 +178,6 @@ pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, argmax: &[u32], g: &PoolGe
             }
         }
     }
-    dx
+    Ok(dx)
 }
 // ANCHOR_END: pool_fast

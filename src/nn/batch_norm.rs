@@ -269,7 +269,8 @@ impl<T: Real> Op<T> for FusedBn<T> {
             bn::backward_conv(g, &self.cache)
         } else {
             bn::backward(g, &self.cache)
-        };
+        }
+        .expect("the tape's gradient has the output's shape, and the cache is the forward pass's");
         vec![
             needs[0].then_some(grads.dx),
             needs[1].then_some(grads.dgamma),
