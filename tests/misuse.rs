@@ -751,3 +751,65 @@ mod geometry_and_by_hand {
         );
     }
 }
+
+/// The recurrent backward passes by hand: an upstream gradient of the wrong shape, or weights whose hidden
+/// size is 0 (the states are cut into steps by it), are typed errors, not an assertion or a division by zero.
+#[test]
+fn recurrent_backward_with_a_wrong_upstream_shape_is_a_shape_error() {
+    use zerodl::by_hand::rnn::{self as hand, Merge, StackSpec};
+    use zerodl::nn::rnn::{cell_values, Rnn, RnnImpl, RnnInit};
+    use zerodl::rng::seeded;
+    let (n, steps, d, h) = (2, 3, 2, 4);
+    let x = DMatrix::<f64>::from_fn(n, steps * d, |i, j| (i + j) as f64 * 0.1);
+    let (wx, wh, b) = (
+        DMatrix::from_element(d, h, 0.1),
+        DMatrix::from_element(h, h, 0.1),
+        DMatrix::zeros(1, h),
+    );
+    let hs = hand::forward(&x, &wx, &wh, &b, None, false).unwrap();
+    assert!(hand::backward(&x, &wx, &wh, None, &hs, &hs, false).is_ok());
+    let shape_op = |r: zerodl::Result<hand::RnnGrads<f64>>| match r.err() {
+        Some(Error::Shape { op, .. }) => op,
+        other => panic!("expected a shape error, got {other:?}"),
+    };
+    let short = DMatrix::zeros(n, steps * h - 1);
+    assert_eq!(
+        shape_op(hand::backward(&x, &wx, &wh, None, &hs, &short, false)),
+        "recurrent layer backward"
+    );
+    let empty = DMatrix::zeros(d, 0);
+    assert_eq!(
+        shape_op(hand::backward(&x, &empty, &wh, None, &hs, &hs, false)),
+        "rnn backward"
+    );
+
+    let spec = StackSpec {
+        input: d,
+        hidden: h,
+        layers: 2,
+        bidirectional: true,
+        merge: Merge::PerLayer,
+    };
+    let mut t = Tape::<f64>::new();
+    let rnn = Rnn::new(
+        &mut t,
+        spec,
+        RnnInit::Uniform { a: 0.5 },
+        RnnImpl::Fused,
+        &mut seeded(1),
+    )
+    .unwrap();
+    let cells = cell_values(&t, &rnn).unwrap();
+    let (out, cache) = hand::stack_forward(&spec, &cells, &x, None).unwrap();
+    assert!(hand::stack_backward(&spec, &cells, &cache, &out).is_ok());
+    let wrong = DMatrix::zeros(n, out.ncols() / 2);
+    match hand::stack_backward(&spec, &cells, &cache, &wrong).err() {
+        Some(Error::Shape { op, .. }) => assert_eq!(op, "recurrent stack backward"),
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    let deeper = StackSpec { layers: 3, ..spec };
+    assert!(matches!(
+        hand::stack_backward(&deeper, &cells, &cache, &out).err(),
+        Some(Error::Invalid { .. })
+    ));
+}
