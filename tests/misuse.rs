@@ -612,6 +612,8 @@ mod geometry_and_by_hand {
             DMatrix::zeros(9, 2),
             DMatrix::zeros(32, 2),
         );
+        assert!(conv::forward(&xv, &w, &DMatrix::zeros(1, 2), &g).is_err());
+        assert!(conv_fast::forward(&xv, &w, &DMatrix::zeros(1, 2), &g).is_err());
         assert!(conv::backward(&dy, &xv, &w, &g).is_err());
         assert!(conv_fast::backward(&dy, &xv, &w, &g, true).is_err());
 
@@ -630,6 +632,8 @@ mod geometry_and_by_hand {
             );
         }
         let dy = DMatrix::<f64>::zeros(4, 2);
+        assert!(pool::forward(pool::Kind::Max, &xv, &p).is_err());
+        assert!(pool_fast::forward(pool::Kind::Max, &xv, &p).is_err());
         assert!(pool::backward(pool::Kind::Avg, &dy, &xv, &p).is_err());
         assert!(pool_fast::backward(pool::Kind::Avg, &dy, &[], &p).is_err());
     }
@@ -726,7 +730,7 @@ mod geometry_and_by_hand {
         );
 
         let p = PoolGeom::new(1, 4, 4, 2, 2, 2).unwrap();
-        let (_, argmax) = pool_fast::forward(pool::Kind::Max, &xi, &p);
+        let (_, argmax) = pool_fast::forward(pool::Kind::Max, &xi, &p).unwrap();
         let dy = DMatrix::<f64>::zeros(4, 2);
         assert!(pool_fast::backward(pool::Kind::Max, &dy, &argmax, &p).is_ok());
         expect_shape(

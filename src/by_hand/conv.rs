@@ -27,7 +27,8 @@ pub fn forward<T: Real>(
     w: &DMatrix<T>,
     b: &DMatrix<T>,
     g: &ConvGeom,
-) -> DMatrix<T> {
+) -> Result<DMatrix<T>> {
+    check_forward("conv", x, w, b, g)?;
     let n = x.ncols();
     let (oh, ow) = (g.out_h(), g.out_w());
     let mut y = DMatrix::zeros(g.out_len(), n);
@@ -51,7 +52,7 @@ pub fn forward<T: Real>(
             }
         }
     }
-    y
+    Ok(y)
 }
 // ANCHOR_END: conv_naive_forward
 
@@ -149,6 +150,21 @@ pub fn backward<T: Real>(
     Ok(ConvGrads { dx, dw, db })
 }
 // ANCHOR_END: conv_naive_backward
+
+/// The geometry (its fields are public) and the operands' shapes, checked before any loop divides by the
+/// stride or indexes with them.
+pub(crate) fn check_forward<T: Real>(
+    op: &'static str,
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    b: &DMatrix<T>,
+    g: &ConvGeom,
+) -> Result<()> {
+    g.validate()?;
+    super::expect_shape(op, "x: (C·H·W) x N", x, (g.in_len(), x.ncols()))?;
+    super::expect_shape(op, "w: K x C_out", w, (g.patch(), g.c_out))?;
+    super::expect_shape(op, "b: 1 x C_out", b, (1, g.c_out))
+}
 
 /// The geometry (its fields are public), the input, the weights and `dy` of the output's shape, checked
 /// before any loop divides by the stride or indexes with them.

@@ -94,11 +94,12 @@ pub fn forward<T: Real>(
     w: &DMatrix<T>,
     b: &DMatrix<T>,
     g: &ConvGeom,
-) -> DMatrix<T> {
+) -> Result<DMatrix<T>> {
+    super::conv::check_forward("conv_fast", x, w, b, g)?;
     let (n, p, k) = (x.ncols(), g.positions(), g.patch());
     let mut y = DMatrix::zeros(g.out_len(), n);
     if n == 0 {
-        return y;
+        return Ok(y);
     }
     let wv = Strided::of(w, false);
     y.as_mut_slice()
@@ -123,7 +124,7 @@ pub fn forward<T: Real>(
                 }
             },
         );
-    y
+    Ok(y)
 }
 
 /// Backward: with `G_n` image `n`'s error as a `P x C_out` matrix (column `n` of `dy`, as it lies),

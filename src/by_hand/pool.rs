@@ -42,8 +42,10 @@ fn winner<T: Real>(
     best
 }
 
-pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> DMatrix<T> {
+pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> Result<DMatrix<T>> {
+    g.validate()?;
     let n = x.ncols();
+    super::expect_shape("pool", "x: (C·H·W) x N", x, (g.in_len(), n))?;
     let mut y = DMatrix::zeros(g.out_len(), n);
     let area = T::of(g.window() as f64);
     for img in 0..n {
@@ -67,7 +69,7 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> DMatrix<T> 
             }
         }
     }
-    y
+    Ok(y)
 }
 
 pub fn backward<T: Real>(

@@ -12,8 +12,15 @@ use rayon::prelude::*;
 // ANCHOR: pool_fast
 /// Forward; for max pooling also the input index of every output's maximum (first maximum on a tie).
 /// Images are independent, so they are pooled on the threads of the rayon pool.
-pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> (DMatrix<T>, Vec<u32>) {
+#[allow(clippy::type_complexity)]
+pub fn forward<T: Real>(
+    kind: Kind,
+    x: &DMatrix<T>,
+    g: &PoolGeom,
+) -> Result<(DMatrix<T>, Vec<u32>)> {
+    g.validate()?;
     let n = x.ncols();
+    super::expect_shape("pool_fast", "x: (C·H·W) x N", x, (g.in_len(), n))?;
     let mut y = DMatrix::zeros(g.out_len(), n);
     let max = kind == Kind::Max;
     let mut argmax = vec![0u32; if max { g.out_len() * n } else { 0 }];
@@ -29,7 +36,7 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> (DMatrix<T>
         outs.enumerate()
             .for_each(|(img, out)| avg_image(src, img, g, out));
     }
-    (y, argmax)
+    Ok((y, argmax))
 }
 
 /// The window of output `(oy, ox)` of channel plane `plane`: the input index of each of its rows' start.

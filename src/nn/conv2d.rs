@@ -56,12 +56,12 @@ impl Conv2d {
             }
             Impl::Fast => {
                 let (xv, wv, bv) = (tape.value(x)?, tape.value(self.w)?, tape.value(self.b)?);
-                let y = conv_fast::forward(xv, wv, bv, &g);
+                let y = conv_fast::forward(xv, wv, bv, &g)?;
                 tape.record(y, &[x, self.w, self.b], FastConv { g })
             }
             Impl::Naive => {
                 let (xv, wv, bv) = (tape.value(x)?, tape.value(self.w)?, tape.value(self.b)?);
-                let y = conv::forward(xv, wv, bv, &g);
+                let y = conv::forward(xv, wv, bv, &g)?;
                 tape.record(y, &[x, self.w, self.b], NaiveConv { g })
             }
         }

@@ -51,7 +51,7 @@ impl Pool2d {
                 tape.gather(pooled, Arc::new(identity), g.out_len(), n)
             }
             Impl::Fast => {
-                let (y, argmax) = pool_fast::forward(self.kind, xv, &g);
+                let (y, argmax) = pool_fast::forward(self.kind, xv, &g)?;
                 tape.record(
                     y,
                     &[x],
@@ -63,7 +63,7 @@ impl Pool2d {
                 )
             }
             Impl::Naive => {
-                let y = pool::forward(self.kind, xv, &g);
+                let y = pool::forward(self.kind, xv, &g)?;
                 tape.record(y, &[x], NaivePool { kind: self.kind, g })
             }
         }
