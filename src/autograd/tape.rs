@@ -122,6 +122,7 @@ impl<T: Real> Tape<T> {
         self.anomaly = on;
     }
 
+    /// Whether anomaly detection is on ([`Tape::set_anomaly_detection`]).
     pub fn anomaly_detection(&self) -> bool {
         self.anomaly
     }
@@ -366,44 +367,9 @@ impl<T: Real> Tape<T> {
                 needs.push(self.requires_grad(p));
             }
             let local = op.backward(&inputs, &node.value, g, &needs);
-            // `Op` is public: a rule written outside this crate that breaks the contract must be an error,
-            // not a gradient silently dropped by the zip below or a panic.
-            if local.len() != parents.len() {
-                return Err(Error::invalid(
-                    op.name(),
-                    format!(
-                        "backward returned {} gradients for {} inputs (op #{i})",
-                        local.len(),
-                        parents.len()
-                    ),
-                ));
-            }
-            for (k, ((&p, d), input)) in parents.iter().zip(local).zip(&inputs).enumerate() {
+            self.check_local(op.name(), i, &inputs, &local)?;
+            for (&p, d) in parents.iter().zip(local) {
                 let Some(d) = d else { continue };
-                if d.shape() != input.shape() {
-                    return Err(Error::shape(
-                        op.name(),
-                        &[
-                            Shape(input.nrows(), input.ncols()),
-                            Shape(d.nrows(), d.ncols()),
-                        ],
-                        format!(
-                            "backward to return the gradient of input {k} in its shape (op #{i})"
-                        ),
-                    ));
-                }
-                if self.anomaly {
-                    if let Some(bad) = first_non_finite(&d) {
-                        return Err(Error::NonFinite {
-                            op: op.name(),
-                            phase: "backward",
-                            index: i,
-                            input: Some(k),
-                            shapes: inputs.iter().map(|m| Shape(m.nrows(), m.ncols())).collect(),
-                            value: bad,
-                        });
-                    }
-                }
                 let slot = if p.is_param() {
                     &mut grads.params[p.index as usize]
                 } else {
@@ -418,6 +384,54 @@ impl<T: Real> Tape<T> {
         Ok(grads)
     }
     // ANCHOR_END: backward
+
+    /// What op #`index`'s backward returned for its `inputs`. `Op` is public: a rule written outside this crate
+    /// that breaks the contract (one gradient per input, in the input's shape) must be an error, not a gradient
+    /// dropped by a zip or a panic. In anomaly mode, a non-finite gradient is an error too.
+    fn check_local(
+        &self,
+        op: &'static str,
+        index: usize,
+        inputs: &[&DMatrix<T>],
+        local: &[Option<DMatrix<T>>],
+    ) -> Result<()> {
+        if local.len() != inputs.len() {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "backward returned {} gradients for {} inputs (op #{index})",
+                    local.len(),
+                    inputs.len()
+                ),
+            ));
+        }
+        let shape = |m: &DMatrix<T>| Shape(m.nrows(), m.ncols());
+        for (k, (d, input)) in local.iter().zip(inputs).enumerate() {
+            let Some(d) = d else { continue };
+            if d.shape() != input.shape() {
+                return Err(Error::shape(
+                    op,
+                    &[shape(input), shape(d)],
+                    format!(
+                        "backward to return the gradient of input {k} in its shape (op #{index})"
+                    ),
+                ));
+            }
+            if self.anomaly {
+                if let Some(bad) = first_non_finite(d) {
+                    return Err(Error::NonFinite {
+                        op,
+                        phase: "backward",
+                        index,
+                        input: Some(k),
+                        shapes: inputs.iter().map(|m| shape(m)).collect(),
+                        value: bad,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn first_non_finite<T: Real>(m: &DMatrix<T>) -> Option<f64> {
