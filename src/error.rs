@@ -21,6 +21,13 @@ fn list(shapes: &[Shape]) -> String {
         .join(", ")
 }
 
+fn non_finite_what(input: Option<usize>) -> String {
+    match input {
+        Some(k) => format!("the gradient of input {k}"),
+        None => "the output".into(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Operands whose shapes do not fit the op.
@@ -41,8 +48,41 @@ pub enum Error {
     },
 
     /// A value that is not on this tape any more (a handle kept across `Tape::reset`) or never was.
-    #[error("{op}: variable #{index} is stale: it was recorded before the last Tape::reset (or on another tape)")]
+    #[error("{op}: variable #{index} is stale: it was recorded before the last Tape::reset")]
     StaleVar { op: &'static str, index: usize },
+
+    /// A handle made by another tape (its values and parameters are not on this one).
+    #[error("{op}: variable #{index} is from another tape (tape {var_tape}, used on tape {tape})")]
+    ForeignVar {
+        op: &'static str,
+        index: usize,
+        var_tape: u32,
+        tape: u32,
+    },
+
+    /// Anomaly detection ([`crate::Tape::set_anomaly_detection`]) found a NaN or an infinity: in the output of
+    /// op #`index` on the tape (`phase` "forward"), or in the gradient `backward` computed for its input
+    /// number `input` (`phase` "backward"). `shapes` are the op's input shapes; `value` is the first bad entry.
+    #[error("{op} (op #{index}, {phase}): {} is {value}; its inputs are [{}]", non_finite_what(*.input), list(.shapes))]
+    NonFinite {
+        op: &'static str,
+        phase: &'static str,
+        index: usize,
+        input: Option<usize>,
+        shapes: Vec<Shape>,
+        value: f64,
+    },
+
+    /// A gradient with a NaN or an infinity where a finite one is needed (clipping by the global norm cannot
+    /// rescale it). `position` is the variable's position in the list given to the op.
+    #[error(
+        "{op}: the gradient of variable {position} of the list has a non-finite entry {value}"
+    )]
+    NonFiniteGrad {
+        op: &'static str,
+        position: usize,
+        value: f64,
+    },
 
     /// An argument outside what the op accepts (a negative exponent base, a zero-length slice, ...).
     #[error("{op}: {msg}")]
@@ -102,6 +142,24 @@ impl Error {
         Error::Invalid {
             op,
             msg: msg.into(),
+        }
+    }
+
+    /// What a [`Error::NonFinite`] found, as [`Error::Diverged`] names it: "the output of matmul (op #12,
+    /// forward)" or "the gradient of input 0 of tanh (op #7, backward)". `None` for other errors.
+    pub fn non_finite_what(&self) -> Option<String> {
+        match self {
+            Error::NonFinite {
+                op,
+                phase,
+                index,
+                input,
+                ..
+            } => Some(format!(
+                "{} of {op} (op #{index}, {phase})",
+                non_finite_what(*input)
+            )),
+            _ => None,
         }
     }
 

@@ -47,6 +47,24 @@ impl ConvGeom {
             stride,
             pad,
         };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// The checks of [`ConvGeom::new`]. The fields are public, so a geometry can be written without them: the
+    /// layer checks again before it divides by the stride or subtracts the kernel size.
+    pub fn validate(&self) -> Result<()> {
+        let &ConvGeom {
+            c_in,
+            h,
+            w,
+            c_out,
+            kh,
+            kw,
+            stride,
+            pad,
+        } = self;
+        let g = self;
         if [c_in, h, w, c_out, kh, kw, stride].contains(&0) {
             return Err(Error::invalid(
                 "conv2d",
@@ -69,7 +87,7 @@ impl ConvGeom {
                 format!("padding {pad} must be smaller than the kernel {kh}x{kw}: outputs would see only zeros; {g}"),
             ));
         }
-        Ok(g)
+        Ok(())
     }
 
     /// Stride 1 and the padding that keeps `h x w` ("same"), for an odd kernel size `k`.
@@ -180,6 +198,20 @@ impl PoolGeom {
             pw,
             stride,
         };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// The checks of [`PoolGeom::new`], for a geometry written field by field.
+    pub fn validate(&self) -> Result<()> {
+        let &PoolGeom {
+            c,
+            h,
+            w,
+            ph,
+            pw,
+            stride,
+        } = self;
         if [c, h, w, ph, pw, stride].contains(&0) || ph > h || pw > w {
             return Err(Error::invalid(
                 "pool",
@@ -188,7 +220,7 @@ impl PoolGeom {
                 ),
             ));
         }
-        Ok(g)
+        Ok(())
     }
     pub fn out_h(&self) -> usize {
         (self.h - self.ph) / self.stride + 1

@@ -109,6 +109,12 @@ fn run_flags(cmd: Command) -> Command {
             .help(every),
     )
     .arg(
+        Arg::new("detect-anomaly")
+            .long("detect-anomaly")
+            .action(ArgAction::SetTrue)
+            .help("Check every op's output and gradient: a NaN or infinity stops the run naming the op that made it (slower)"),
+    )
+    .arg(
         Arg::new("resume")
             .long("resume")
             .value_name("DIR")
@@ -221,14 +227,15 @@ fn run(name: &str, flags: &ArgMatches, raw: &[String]) -> zerodl::Result<serde_j
     let chapter = chapters::find(name).expect("clap only accepts the registry's chapters");
     let save = flags.get_one::<PathBuf>("save").cloned();
     let resume = flags.get_one::<PathBuf>("resume").cloned();
-    if (save.is_some() || resume.is_some()) && !chapter.checkpoints() {
+    let anomaly = flags.get_flag("detect-anomaly");
+    if (save.is_some() || resume.is_some() || anomaly) && !chapter.checkpoints() {
         let takers: Vec<&str> = REGISTRY
             .iter()
             .filter(|c| c.checkpoints())
             .map(|c| c.name())
             .collect();
         return Err(Error::Config(format!(
-            "--save and --resume work for {}; {name} does not save checkpoints",
+            "--save, --resume and --detect-anomaly work for {}; {name} takes none of them",
             takers.join(", ")
         )));
     }
@@ -271,6 +278,7 @@ fn run(name: &str, flags: &ArgMatches, raw: &[String]) -> zerodl::Result<serde_j
         resume: checkpoint,
         interrupt: Some(interrupt_flag()),
         eval_only: false,
+        anomaly,
         meta: meta.into_iter().collect(),
     };
     let b = bar(flags.get_flag("quiet"));

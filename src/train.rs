@@ -81,6 +81,10 @@ pub struct LoopConfig {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Save every this many steps (0: only at the end and when interrupted).
     pub save_every: usize,
+    /// Turn the tape's anomaly detection on for the run ([`Tape::set_anomaly_detection`]; it is left on): a
+    /// NaN or infinity then stops the run at the op that produced it, named in [`Error::Diverged`], rather
+    /// than at the loss or a parameter's gradient. Slower: every value and gradient is scanned.
+    pub anomaly: bool,
 }
 
 /// Where the loop is: with the model, the optimizer and the caller's curves, what continues a run exactly.
@@ -130,6 +134,7 @@ impl Default for LoopConfig {
             resume: None,
             interrupt: None,
             save_every: 0,
+            anomaly: false,
         }
     }
 }
@@ -210,6 +215,9 @@ pub fn train_loop_saving<T: Real, B>(
     let resume = cfg.resume.unwrap_or_default();
     let mut state = LoopState { steps: 0, ..resume };
     let mut current_epoch = None;
+    if cfg.anomaly {
+        tape.set_anomaly_detection(true);
+    }
     for (epoch, batch) in batches {
         if current_epoch != Some(epoch) {
             if let Some(s) = &cfg.schedule {
@@ -226,10 +234,12 @@ pub fn train_loop_saving<T: Real, B>(
             }
             model.set_training(true);
             tape.reset();
-            let f = forward(tape, &batch)?;
+            let f = forward(tape, &batch).map_err(|e| anomaly_diverged(step, e))?;
             let loss = tape.scalar(f.loss)?.as_f64();
             check_loss(step, loss, &mut state.first_loss, cfg.divergence)?;
-            let mut grads = tape.backward(f.objective)?;
+            let mut grads = tape
+                .backward(f.objective)
+                .map_err(|e| anomaly_diverged(step, e))?;
             let grad_norm = if cfg.clip == Clip::None && !cfg.grad_norm {
                 check_grads(step, &grads, &named)?;
                 f64::NAN
@@ -302,6 +312,14 @@ fn check_loss(step: usize, loss: f64, first: &mut Option<f64>, policy: Divergenc
     Ok(())
 }
 
+/// A non-finite value caught by anomaly detection is divergence, named by the op that produced it.
+fn anomaly_diverged(step: usize, e: Error) -> Error {
+    match (e.non_finite_what(), &e) {
+        (Some(what), &Error::NonFinite { value, .. }) => Error::Diverged { step, what, value },
+        _ => e,
+    }
+}
+
 /// The first non-finite gradient entry, named by its parameter.
 fn check_grads<T: Real>(step: usize, grads: &Grads<T>, named: &[(String, Var)]) -> Result<()> {
     for (name, p) in named {
@@ -332,6 +350,8 @@ pub struct Control {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Only evaluate the resumed model (`zerodl eval`): no training step is taken.
     pub eval_only: bool,
+    /// The tape's anomaly detection for the run (`--detect-anomaly`; see [`LoopConfig::anomaly`]).
+    pub anomaly: bool,
     /// Written into every checkpoint (the chapter and its flags), so that `--resume`, `eval` and `predict`
     /// rebuild the same model.
     pub meta: std::collections::BTreeMap<String, String>,
@@ -369,6 +389,7 @@ impl Control {
             } else {
                 0
             },
+            anomaly: self.anomaly || cfg.anomaly,
             ..cfg
         }
     }

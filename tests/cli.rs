@@ -87,6 +87,12 @@ fn checkpoint_flags_are_refused_where_they_cannot_work() {
     let o = zerodl(&["run", "ch1", "--save", d]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("work for ch2"), "{}", stderr(&o));
+    let o = zerodl(&["run", "ch8", "--detect-anomaly"]);
+    assert!(
+        stderr(&o).contains("ch8 takes none of them"),
+        "{}",
+        stderr(&o)
+    );
     let o = zerodl(&["run", "ch7", "--save", d, "--save-every", "0"]);
     assert!(stderr(&o).contains("--save-every"), "{}", stderr(&o));
     // Nothing saved there: resume, eval and predict say what is missing and how to make it.
@@ -195,6 +201,31 @@ fn blow_ups_and_impossible_settings_fail_loudly() {
     let o = zerodl(&["run", "ch7", "--quiet", "--batch", "100000"]);
     assert!(
         stderr(&o).contains("batch of 100000 is larger than the 9991 training windows"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn detect_anomaly_names_the_op_that_first_made_a_non_finite_value() {
+    let plain = zerodl(&["run", "ch7", "--quiet", "--no-clip", "--lr", "1e38"]);
+    assert!(
+        stderr(&plain).contains("diverged at step 2: the loss is NaN"),
+        "{}",
+        stderr(&plain)
+    );
+    let o = zerodl(&[
+        "run",
+        "ch7",
+        "--quiet",
+        "--no-clip",
+        "--lr",
+        "1e38",
+        "--detect-anomaly",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("diverged at step 2: the output of recurrent_layer (op #3, forward)"),
         "{}",
         stderr(&o)
     );

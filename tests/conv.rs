@@ -78,9 +78,9 @@ proptest! {
     // ANCHOR: conv_proof
     #[test]
     fn conv_naive_equals_fast_equals_composed_equals_finite_differences((g, x, w, b) in conv_case()) {
-        let y = conv::forward(&x, &w, &b, &g);
+        let y = conv::forward(&x, &w, &b, &g).unwrap();
         let r = projection(y.nrows(), y.ncols(), 21);
-        let hand = conv::backward(&r, &x, &w, &g);
+        let hand = conv::backward(&r, &x, &w, &g).unwrap();
         let hand = [hand.dx, hand.dw, hand.db];
         for imp in [Impl::Naive, Impl::Fast, Impl::Composed] {
             let (ty, tg) = on_tape(imp, g, &x, &w, &b, &r);
@@ -89,7 +89,7 @@ proptest! {
                 prop_assert!(grad_error(h, a) < DEFAULT_TOL, "{imp:?} {name}, {g}:\nnaive {h}\ntape {a}");
             }
         }
-        let mut f = |v: &[DMatrix<f64>]| Ok(conv::forward(&v[0], &v[1], &v[2], &g).component_mul(&r).sum());
+        let mut f = |v: &[DMatrix<f64>]| Ok(conv::forward(&v[0], &v[1], &v[2], &g).unwrap().component_mul(&r).sum());
         let num = numeric_grads(&mut f, &[x, w, b], DEFAULT_EPS).unwrap();
         for (name, (h, n)) in ["dx", "dw", "db"].iter().zip(hand.iter().zip(&num)) {
             prop_assert!(grad_error(h, n) < DEFAULT_TOL, "{name} vs finite differences, {g}:\nnaive {h}\nnumeric {n}");
@@ -99,9 +99,9 @@ proptest! {
 
     #[test]
     fn fast_conv_skips_the_input_gradient_it_is_not_asked_for((g, x, w, b) in conv_case()) {
-        let y = conv_fast::forward(&x, &w, &b, &g);
-        let full = conv_fast::backward(&y, &x, &w, &g, true);
-        let lean = conv_fast::backward(&y, &x, &w, &g, false);
+        let y = conv_fast::forward(&x, &w, &b, &g).unwrap();
+        let full = conv_fast::backward(&y, &x, &w, &g, true).unwrap();
+        let lean = conv_fast::backward(&y, &x, &w, &g, false).unwrap();
         prop_assert_eq!(full.dw, lean.dw);
         prop_assert_eq!(lean.dx.len(), 0);
     }
@@ -145,12 +145,12 @@ proptest! {
     #[test]
     fn pooling_naive_equals_fast_equals_composed_equals_finite_differences((g, x) in pool_case()) {
         for kind in [Kind::Max, Kind::Avg] {
-            let y = pool::forward(kind, &x, &g);
+            let y = pool::forward(kind, &x, &g).unwrap();
             let r = projection(y.nrows(), y.ncols(), 5);
-            let hand = pool::backward(kind, &r, &x, &g);
-            let (fy, argmax) = pool_fast::forward(kind, &x, &g);
+            let hand = pool::backward(kind, &r, &x, &g).unwrap();
+            let (fy, argmax) = pool_fast::forward(kind, &x, &g).unwrap();
             prop_assert!(grad_error(&fy, &y) < FORWARD_TOL);
-            prop_assert!(grad_error(&pool_fast::backward(kind, &r, &argmax, &g), &hand) < DEFAULT_TOL);
+            prop_assert!(grad_error(&pool_fast::backward(kind, &r, &argmax, &g).unwrap(), &hand) < DEFAULT_TOL);
             for imp in [Impl::Naive, Impl::Fast, Impl::Composed] {
                 let mut t = Tape::<f64>::new();
                 let xv = t.leaf(x.clone());
@@ -160,7 +160,7 @@ proptest! {
                 let grads = t.backward_with(yv, r.clone()).unwrap();
                 prop_assert!(grad_error(grads.get(xv).unwrap(), &hand) < DEFAULT_TOL, "{kind:?} {imp:?} dx");
             }
-            let mut f = |v: &[DMatrix<f64>]| Ok(pool::forward(kind, &v[0], &g).component_mul(&r).sum());
+            let mut f = |v: &[DMatrix<f64>]| Ok(pool::forward(kind, &v[0], &g).unwrap().component_mul(&r).sum());
             let num = numeric_grads(&mut f, std::slice::from_ref(&x), DEFAULT_EPS).unwrap();
             prop_assert!(grad_error(&hand, &num[0]) < DEFAULT_TOL, "{kind:?} vs finite differences");
         }
@@ -176,22 +176,25 @@ fn max_pool_ties_go_to_the_first_maximum() {
     let x = DMatrix::from_column_slice(4, 1, &[1.0, 3.0, 3.0, 0.0]);
     let expected = DMatrix::from_column_slice(4, 1, &[0.0, 1.0, 0.0, 0.0]);
     let one = DMatrix::from_element(1, 1, 1.0);
-    assert_eq!(pool::backward(Kind::Max, &one, &x, &g), expected);
-    let (_, argmax) = pool_fast::forward(Kind::Max, &x, &g);
-    assert_eq!(pool_fast::backward(Kind::Max, &one, &argmax, &g), expected);
+    assert_eq!(pool::backward(Kind::Max, &one, &x, &g).unwrap(), expected);
+    let (_, argmax) = pool_fast::forward(Kind::Max, &x, &g).unwrap();
+    assert_eq!(
+        pool_fast::backward(Kind::Max, &one, &argmax, &g).unwrap(),
+        expected
+    );
     // The 2x2, stride 2 fast path: a 2x4 plane with a tie in each window, placed differently.
     let g2 = PoolGeom::new(1, 2, 4, 2, 2, 2).unwrap();
     let x2 = DMatrix::from_column_slice(8, 1, &[0.0, 5.0, 2.0, 2.0, 1.0, 5.0, 7.0, 2.0]);
     let ones = DMatrix::from_element(2, 1, 1.0);
-    let (y2, argmax) = pool_fast::forward(Kind::Max, &x2, &g2);
+    let (y2, argmax) = pool_fast::forward(Kind::Max, &x2, &g2).unwrap();
     assert_eq!(y2.as_slice(), &[5.0, 7.0]);
     assert_eq!(argmax, vec![1, 6]);
     assert_eq!(
-        pool_fast::backward(Kind::Max, &ones, &argmax, &g2),
-        pool::backward(Kind::Max, &ones, &x2, &g2)
+        pool_fast::backward(Kind::Max, &ones, &argmax, &g2).unwrap(),
+        pool::backward(Kind::Max, &ones, &x2, &g2).unwrap()
     );
     let x3 = DMatrix::from_column_slice(8, 1, &[0.0, 5.0, 2.0, 2.0, 1.0, 5.0, 1.0, 2.0]);
-    let (_, argmax) = pool_fast::forward(Kind::Max, &x3, &g2);
+    let (_, argmax) = pool_fast::forward(Kind::Max, &x3, &g2).unwrap();
     assert_eq!(
         argmax,
         vec![1, 2],
@@ -232,7 +235,7 @@ fn cross_correlation_is_convolution_with_a_flipped_kernel() {
             .flat_map(|a| (0..3).map(move |c| (a, c)))
             .map(|(a, c)| k[(a, c)]),
     );
-    let y = conv::forward(&xi, &wi, &DMatrix::zeros(1, 1), &g);
+    let y = conv::forward(&xi, &wi, &DMatrix::zeros(1, 1), &g).unwrap();
     let flipped = DMatrix::from_fn(3, 3, |a, c| k[(2 - a, 2 - c)]);
     let full = conv::convolve_full(&x, &flipped);
     assert_eq!((g.out_h(), g.out_w()), full.shape());

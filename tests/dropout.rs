@@ -77,7 +77,7 @@ proptest! {
         let y = hand::forward(&out, &mask, 0.6).unwrap();
         let r = projection(y.nrows(), y.ncols(), seed ^ 1);
         let dout = hand::backward(&r, &mask, 0.6).unwrap();
-        let g = rec::stack_backward(&spec, &cells, &cache, &dout);
+        let g = rec::stack_backward(&spec, &cells, &cache, &dout).unwrap();
 
         let drop = Dropout::new(0.6, false, 1).unwrap();
         let xv = t.leaf(x.clone());

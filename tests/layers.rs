@@ -25,7 +25,7 @@ proptest! {
         // By hand.
         let (y, cache) = fc::forward(&x, &w, &b).unwrap();
         let r = projection(y.nrows(), y.ncols(), 11); // L = Σ R ⊙ Y, so dL/dY = R
-        let hand = fc::backward(&r, &cache);
+        let hand = fc::backward(&r, &cache).unwrap();
 
         // Autograd, through the layer users build models from.
         let mut t = Tape::<f64>::new();
@@ -97,7 +97,7 @@ proptest! {
         let r = projection(z.nrows(), z.ncols(), 3);
         for kind in [Kind::Sigmoid, Kind::Tanh, Kind::Relu, Kind::LeakyRelu(alpha)] {
             let (a, cache) = forward(kind, &z);
-            let hand = backward(kind, &r, &cache);
+            let hand = backward(kind, &r, &cache).unwrap();
             let mut t = Tape::<f64>::new();
             let zv = t.leaf(z.clone());
             let av = match kind {

@@ -88,7 +88,7 @@ proptest! {
         let (out, cache) = hand::stack_forward(&spec, &cells, &x, None).unwrap();
         prop_assert_eq!(out.shape(), (x.nrows(), steps * spec.output()));
         let r = projection(out.nrows(), out.ncols(), seed ^ 1);
-        let g = hand::stack_backward(&spec, &cells, &cache, &r);
+        let g = hand::stack_backward(&spec, &cells, &cache, &r).unwrap();
         let mut hand_grads = vec![g.dx];
         hand_grads.extend(flatten(&g.cells));
 
@@ -141,7 +141,7 @@ proptest! {
         let init = [h0.clone(), c0.clone()];
         let (hs, cache) = hand::layer_forward(&hand_cell, &x, Some(&init), reverse).unwrap();
         let r = projection(hs.nrows(), hs.ncols(), seed);
-        let g = hand::layer_backward(&hand_cell, &x, &cache, &r, reverse);
+        let g = hand::layer_backward(&hand_cell, &x, &cache, &r, reverse).unwrap();
         let mut hand_grads = vec![g.dx, g.cell.wx, g.cell.wh, g.cell.b];
         hand_grads.extend(g.d_init);
         for imp in [RecImpl::Composed, RecImpl::Fused] {

@@ -13,17 +13,29 @@
 //!   optimizers update in place. Everything else is transient: [`Tape::reset`] drops it (keeping the buffers'
 //!   capacity), so a training step starts clean and memory does not grow from step to step. A handle to a
 //!   transient value kept across a reset is *stale*: using it is an error, never a silent read of another value.
+//! - **One tape per handle.** Every tape has a process-unique identity that its handles carry, so a handle used on
+//!   another tape (parameters included) is an error that says so, not a read of whatever sits at its index there.
+//! - **Anomaly detection** ([`Tape::set_anomaly_detection`], off by default): every op's output is checked for
+//!   NaN and infinity as it is recorded, and every input gradient as `backward` computes it; the first bad one
+//!   is an [`Error::NonFinite`] naming the op, so a NaN is traced to where it was born, not where it was noticed.
 
 use crate::error::{Error, Result, Shape};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// A handle to a value on a [`Tape`]. Cheap to copy; meaningless without its tape.
+/// The identity of the next tape. Starts at 1 so that no tape has the identity 0 (handy when debugging).
+static NEXT_TAPE: AtomicU32 = AtomicU32::new(1);
+
+/// A handle to a value on a [`Tape`]. Cheap to copy (12 bytes); meaningless without its tape, which it names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Var {
     index: u32,
     /// 0 for parameters (which survive resets), otherwise the tape generation the value was recorded in.
     generation: u32,
+    /// The identity of the tape that made it: every tape counts generations from 1, so without this a handle
+    /// from another tape would read this tape's value.
+    tape: u32,
 }
 
 impl Var {
@@ -34,6 +46,11 @@ impl Var {
     /// For a parameter, its position among the tape's parameters (its creation order): a stable key.
     pub fn param_index(self) -> Option<usize> {
         self.is_param().then_some(self.index as usize)
+    }
+
+    /// The identity of the tape the value lives on (unique within the process).
+    pub fn tape_id(self) -> u32 {
+        self.tape
     }
 }
 
@@ -69,6 +86,8 @@ pub struct Tape<T: Real> {
     nodes: Vec<Node<T>>,
     parents: Vec<Var>,
     generation: u32,
+    id: u32,
+    anomaly: bool,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -84,7 +103,28 @@ impl<T: Real> Tape<T> {
             nodes: Vec::new(),
             parents: Vec::new(),
             generation: 1,
+            // Wrapping after 4 billion tapes could only confuse a handle with one from a tape that old.
+            id: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
+            anomaly: false,
         }
+    }
+
+    /// This tape's identity, the one its handles carry ([`Var::tape_id`]).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Turn anomaly detection on or off (off by default). When on, every op's output is checked for
+    /// non-finite entries as it is recorded, and every input gradient as `backward` computes it; the first
+    /// bad one is an [`Error::NonFinite`] naming the op, its position on the tape and its input shapes. Costs
+    /// a pass over every value and gradient, so it is for finding where a NaN is born, not for every run.
+    pub fn set_anomaly_detection(&mut self, on: bool) {
+        self.anomaly = on;
+    }
+
+    /// Whether anomaly detection is on ([`Tape::set_anomaly_detection`]).
+    pub fn anomaly_detection(&self) -> bool {
+        self.anomaly
     }
 
     /// A trainable value that survives [`Tape::reset`]; optimizers update it through [`Tape::param_mut`].
@@ -93,6 +133,7 @@ impl<T: Real> Tape<T> {
         Var {
             index: (self.params.len() - 1) as u32,
             generation: 0,
+            tape: self.id,
         }
     }
 
@@ -134,6 +175,7 @@ impl<T: Real> Tape<T> {
         (0..self.params.len()).map(|i| Var {
             index: i as u32,
             generation: 0,
+            tape: self.id,
         })
     }
 
@@ -166,6 +208,7 @@ impl<T: Real> Tape<T> {
 
     /// In-place access to a parameter, for optimizers and initialisers.
     pub fn param_mut(&mut self, v: Var) -> Result<&mut DMatrix<T>> {
+        self.check_tape(v, "param_mut")?;
         if !v.is_param() || v.index as usize >= self.params.len() {
             return Err(Error::invalid(
                 "param_mut",
@@ -175,7 +218,20 @@ impl<T: Real> Tape<T> {
         Ok(&mut self.params[v.index as usize])
     }
 
+    fn check_tape(&self, v: Var, op: &'static str) -> Result<()> {
+        if v.tape != self.id {
+            return Err(Error::ForeignVar {
+                op,
+                index: v.index as usize,
+                var_tape: v.tape,
+                tape: self.id,
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn get(&self, v: Var, op: &'static str) -> Result<&DMatrix<T>> {
+        self.check_tape(v, op)?;
         let found = if v.is_param() {
             self.params.get(v.index as usize)
         } else if v.generation == self.generation {
@@ -194,12 +250,37 @@ impl<T: Real> Tape<T> {
     }
 
     /// Record the result of an op. Public so that a layer can register a hand-derived, fused forward and
-    /// backward as a single node (the fast path); the inputs must already have been checked with `value`.
-    pub fn record(&mut self, value: DMatrix<T>, inputs: &[Var], op: impl Op<T>) -> Var {
+    /// backward as a single node (the fast path). An input that is stale or from another tape is an error;
+    /// in anomaly mode, so is a non-finite entry of `value`.
+    pub fn record(&mut self, value: DMatrix<T>, inputs: &[Var], op: impl Op<T>) -> Result<Var> {
+        for &v in inputs {
+            self.get(v, op.name())?;
+        }
+        if self.anomaly {
+            if let Some(bad) = first_non_finite(&value) {
+                return Err(Error::NonFinite {
+                    op: op.name(),
+                    phase: "forward",
+                    index: self.nodes.len(),
+                    input: None,
+                    shapes: self.shapes_of(inputs),
+                    value: bad,
+                });
+            }
+        }
         let requires = inputs.iter().any(|&v| self.requires_grad(v));
         // An op whose inputs need no gradient is a constant: its backward rule would never run.
         let op: Option<Box<dyn Op<T>>> = if requires { Some(Box::new(op)) } else { None };
-        self.push_node(value, requires, inputs, op)
+        Ok(self.push_node(value, requires, inputs, op))
+    }
+
+    /// The shapes of inputs already checked to be on this tape.
+    fn shapes_of(&self, inputs: &[Var]) -> Vec<Shape> {
+        inputs
+            .iter()
+            .filter_map(|&v| self.get(v, "shape").ok())
+            .map(|m| Shape(m.nrows(), m.ncols()))
+            .collect()
     }
 
     fn push_node(
@@ -221,6 +302,7 @@ impl<T: Real> Tape<T> {
         Var {
             index: (self.nodes.len() - 1) as u32,
             generation: self.generation,
+            tape: self.id,
         }
     }
 
@@ -255,6 +337,7 @@ impl<T: Real> Tape<T> {
             params: vec![None; self.params.len()],
             nodes: Vec::with_capacity(self.nodes.len()),
             generation: self.generation,
+            tape: self.id,
         };
         grads.nodes.resize_with(self.nodes.len(), || None);
         if output.is_param() {
@@ -284,20 +367,9 @@ impl<T: Real> Tape<T> {
                 needs.push(self.requires_grad(p));
             }
             let local = op.backward(&inputs, &node.value, g, &needs);
-            debug_assert_eq!(
-                local.len(),
-                parents.len(),
-                "{}: one gradient per input",
-                op.name()
-            );
-            for ((&p, d), input) in parents.iter().zip(local).zip(&inputs) {
+            self.check_local(op.name(), i, &inputs, &local)?;
+            for (&p, d) in parents.iter().zip(local) {
                 let Some(d) = d else { continue };
-                assert_eq!(
-                    d.shape(),
-                    input.shape(),
-                    "{}: backward returned a gradient of the wrong shape",
-                    op.name()
-                );
                 let slot = if p.is_param() {
                     &mut grads.params[p.index as usize]
                 } else {
@@ -312,6 +384,58 @@ impl<T: Real> Tape<T> {
         Ok(grads)
     }
     // ANCHOR_END: backward
+
+    /// What op #`index`'s backward returned for its `inputs`. `Op` is public: a rule written outside this crate
+    /// that breaks the contract (one gradient per input, in the input's shape) must be an error, not a gradient
+    /// dropped by a zip or a panic. In anomaly mode, a non-finite gradient is an error too.
+    fn check_local(
+        &self,
+        op: &'static str,
+        index: usize,
+        inputs: &[&DMatrix<T>],
+        local: &[Option<DMatrix<T>>],
+    ) -> Result<()> {
+        if local.len() != inputs.len() {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "backward returned {} gradients for {} inputs (op #{index})",
+                    local.len(),
+                    inputs.len()
+                ),
+            ));
+        }
+        let shape = |m: &DMatrix<T>| Shape(m.nrows(), m.ncols());
+        for (k, (d, input)) in local.iter().zip(inputs).enumerate() {
+            let Some(d) = d else { continue };
+            if d.shape() != input.shape() {
+                return Err(Error::shape(
+                    op,
+                    &[shape(input), shape(d)],
+                    format!(
+                        "backward to return the gradient of input {k} in its shape (op #{index})"
+                    ),
+                ));
+            }
+            if self.anomaly {
+                if let Some(bad) = first_non_finite(d) {
+                    return Err(Error::NonFinite {
+                        op,
+                        phase: "backward",
+                        index,
+                        input: Some(k),
+                        shapes: inputs.iter().map(|m| shape(m)).collect(),
+                        value: bad,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn first_non_finite<T: Real>(m: &DMatrix<T>) -> Option<f64> {
+    m.iter().map(|v| v.as_f64()).find(|v| !v.is_finite())
 }
 
 /// The gradients from one reverse sweep, looked up by the [`Var`] they belong to.
@@ -320,12 +444,21 @@ pub struct Grads<T: Real> {
     params: Vec<Option<DMatrix<T>>>,
     nodes: Vec<Option<DMatrix<T>>>,
     generation: u32,
+    tape: u32,
 }
 
 impl<T: Real> Grads<T> {
-    /// dL/dv, or `None` when L does not depend on `v` (or `v` needs no gradient).
+    /// The identity of the tape whose sweep these are ([`Tape::id`]).
+    pub fn tape_id(&self) -> u32 {
+        self.tape
+    }
+
+    /// dL/dv, or `None` when L does not depend on `v` (or `v` needs no gradient, is stale, or is from another
+    /// tape).
     pub fn get(&self, v: Var) -> Option<&DMatrix<T>> {
-        if v.is_param() {
+        if v.tape != self.tape {
+            None
+        } else if v.is_param() {
             self.params.get(v.index as usize)?.as_ref()
         } else if v.generation == self.generation {
             self.nodes.get(v.index as usize)?.as_ref()
@@ -347,7 +480,9 @@ impl<T: Real> Grads<T> {
 
     /// In-place access to a gradient, for clipping.
     pub fn get_mut(&mut self, v: Var) -> Option<&mut DMatrix<T>> {
-        if v.is_param() {
+        if v.tape != self.tape {
+            None
+        } else if v.is_param() {
             self.params.get_mut(v.index as usize)?.as_mut()
         } else if v.generation == self.generation {
             self.nodes.get_mut(v.index as usize)?.as_mut()
@@ -358,7 +493,9 @@ impl<T: Real> Grads<T> {
 
     /// Take a parameter's gradient out (no copy), for an optimizer step.
     pub fn take(&mut self, v: Var) -> Option<DMatrix<T>> {
-        if v.is_param() {
+        if v.tape != self.tape {
+            None
+        } else if v.is_param() {
             self.params.get_mut(v.index as usize)?.take()
         } else if v.generation == self.generation {
             self.nodes.get_mut(v.index as usize)?.take()

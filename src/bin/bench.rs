@@ -328,12 +328,14 @@ fn main() {
                     let b = random(1, g.c_out, 5);
                     let dy = random(g.out_len(), batch, 6);
                     let (fast, fmin, fmax, _) = time(args.seconds, || {
-                        std::hint::black_box(conv_fast::forward(&x, &w, &b, &g));
-                        std::hint::black_box(conv_fast::backward(&dy, &x, &w, &g, true));
+                        std::hint::black_box(conv_fast::forward(&x, &w, &b, &g).expect("shapes"));
+                        std::hint::black_box(
+                            conv_fast::backward(&dy, &x, &w, &g, true).expect("shapes"),
+                        );
                     });
                     let (naive, nmin, nmax, _) = time(args.seconds, || {
-                        std::hint::black_box(conv::forward(&x, &w, &b, &g));
-                        std::hint::black_box(conv::backward(&dy, &x, &w, &g));
+                        std::hint::black_box(conv::forward(&x, &w, &b, &g).expect("shapes"));
+                        std::hint::black_box(conv::backward(&dy, &x, &w, &g).expect("shapes"));
                     });
                     json!({"workload": "conv2", "batch": batch, "threads": nthreads,
                            "median_ms": fast, "min_ms": fmin, "max_ms": fmax,

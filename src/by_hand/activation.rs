@@ -8,6 +8,7 @@
 //! | ReLU | `max(z, 0)` | 1 for z > 0, else 0 |
 //! | leaky ReLU | `z` for z > 0, else `αz` | 1 for z > 0, else α |
 
+use crate::error::Result;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 
@@ -67,7 +68,8 @@ pub fn forward<T: Real>(kind: Kind, z: &DMatrix<T>) -> (DMatrix<T>, DMatrix<T>) 
 }
 
 /// `dZ = dA ⊙ f'(Z)`.
-pub fn backward<T: Real>(kind: Kind, da: &DMatrix<T>, z: &DMatrix<T>) -> DMatrix<T> {
-    da.zip_map(z, |g, v| g * kind.df(v))
+pub fn backward<T: Real>(kind: Kind, da: &DMatrix<T>, z: &DMatrix<T>) -> Result<DMatrix<T>> {
+    super::expect_shape("activation backward", "dA of Z's shape", da, z.shape())?;
+    Ok(da.zip_map(z, |g, v| g * kind.df(v)))
 }
 // ANCHOR_END: activation

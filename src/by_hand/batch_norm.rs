@@ -88,7 +88,8 @@ pub struct BnGrads<T: Real> {
 
 // ANCHOR: bn_backward
 /// The compact form: `dx = (1/m) γ s (m dy - Σ dy - x̂ Σ (dy ⊙ x̂))`.
-pub fn backward<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> BnGrads<T> {
+pub fn backward<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> Result<BnGrads<T>> {
+    check_cache("batch_norm backward", dy, c, c.x_hat.ncols())?;
     let (m, d) = dy.shape();
     let mf = T::of(m as f64);
     let mut dx = DMatrix::zeros(m, d);
@@ -107,9 +108,32 @@ pub fn backward<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> BnGrads<T> {
             dx[(i, j)] = k * (mf * dy[(i, j)] - sum_dy - c.x_hat[(i, j)] * sum_dy_xhat);
         }
     }
-    BnGrads { dx, dgamma, dbeta }
+    Ok(BnGrads { dx, dgamma, dbeta })
 }
 // ANCHOR_END: bn_backward
+
+/// `dy` of the normalised values' shape, and a cache whose parts agree on the number of features (its fields
+/// are public, so it may have been put together by hand).
+fn check_cache<T: Real>(
+    op: &'static str,
+    dy: &DMatrix<T>,
+    c: &BnCache<T>,
+    features: usize,
+) -> Result<()> {
+    super::expect_shape(op, "dy of x̂'s shape", dy, c.x_hat.shape())?;
+    if c.gamma.shape() != (1, features) || c.inv_std.len() != features || features == 0 {
+        return Err(Error::shape(
+            op,
+            &[
+                Shape(c.x_hat.nrows(), c.x_hat.ncols()),
+                Shape(c.gamma.nrows(), c.gamma.ncols()),
+                Shape(c.inv_std.len(), 1),
+            ],
+            format!("a cache with γ: 1x{features} and {features} inverse deviations"),
+        ));
+    }
+    Ok(())
+}
 
 /// Inference: normalise with given (running) statistics; works for any number of rows, one included.
 pub fn infer<T: Real>(
@@ -227,9 +251,17 @@ pub fn forward_conv<T: Real>(
 }
 
 /// [`backward`] on the image layout: the same sums, over each channel's `N` runs.
-pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> BnGrads<T> {
-    let (chw, n) = dy.shape();
+pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> Result<BnGrads<T>> {
     let channels = c.inv_std.len();
+    check_cache("batch_norm_conv backward", dy, c, channels)?;
+    if c.x_hat.nrows() % channels != 0 {
+        return Err(Error::shape(
+            "batch_norm_conv backward",
+            &[Shape(c.x_hat.nrows(), c.x_hat.ncols())],
+            format!("(C·H·W) x N images with {channels} channels"),
+        ));
+    }
+    let (chw, n) = dy.shape();
     let hw = chw / channels;
     let mf = T::of((n * hw) as f64);
     let (d, h) = (dy.as_slice(), c.x_hat.as_slice());
@@ -260,7 +292,7 @@ pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> BnGrads<T> {
         });
     let dgamma = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.1));
     let dbeta = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.0));
-    BnGrads { dx, dgamma, dbeta }
+    Ok(BnGrads { dx, dgamma, dbeta })
 }
 // ANCHOR_END: bn_conv
 

@@ -16,6 +16,7 @@
 //!   this into a *full convolution*: `dX̃[i, j] = Σ_{co, a, c} D̃[co, i + a, j + c] · W[co, ci, kh-1-a, kw-1-c]`,
 //!   a correlation with the kernel rotated by 180°. `dX` is `dX̃` without its padding border.
 
+use crate::error::Result;
 use crate::layout::ConvGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -26,7 +27,8 @@ pub fn forward<T: Real>(
     w: &DMatrix<T>,
     b: &DMatrix<T>,
     g: &ConvGeom,
-) -> DMatrix<T> {
+) -> Result<DMatrix<T>> {
+    check_forward("conv", x, w, b, g)?;
     let n = x.ncols();
     let (oh, ow) = (g.out_h(), g.out_w());
     let mut y = DMatrix::zeros(g.out_len(), n);
@@ -50,7 +52,7 @@ pub fn forward<T: Real>(
             }
         }
     }
-    y
+    Ok(y)
 }
 // ANCHOR_END: conv_naive_forward
 
@@ -66,7 +68,8 @@ pub fn backward<T: Real>(
     x: &DMatrix<T>,
     w: &DMatrix<T>,
     g: &ConvGeom,
-) -> ConvGrads<T> {
+) -> Result<ConvGrads<T>> {
+    check_backward("conv backward", dy, x, w, g)?;
     let n = x.ncols();
     let (oh, ow, s) = (g.out_h(), g.out_w(), g.stride);
     let err = |img: usize, co: usize, oy: usize, ox: usize| dy[((co * oh + oy) * ow + ox, img)];
@@ -144,9 +147,40 @@ pub fn backward<T: Real>(
             }
         }
     }
-    ConvGrads { dx, dw, db }
+    Ok(ConvGrads { dx, dw, db })
 }
 // ANCHOR_END: conv_naive_backward
+
+/// The geometry (its fields are public) and the operands' shapes, checked before any loop divides by the
+/// stride or indexes with them.
+pub(crate) fn check_forward<T: Real>(
+    op: &'static str,
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    b: &DMatrix<T>,
+    g: &ConvGeom,
+) -> Result<()> {
+    g.validate()?;
+    super::expect_shape(op, "x: (C·H·W) x N", x, (g.in_len(), x.ncols()))?;
+    super::expect_shape(op, "w: K x C_out", w, (g.patch(), g.c_out))?;
+    super::expect_shape(op, "b: 1 x C_out", b, (1, g.c_out))
+}
+
+/// The geometry (its fields are public), the input, the weights and `dy` of the output's shape, checked
+/// before any loop divides by the stride or indexes with them.
+pub(crate) fn check_backward<T: Real>(
+    op: &'static str,
+    dy: &DMatrix<T>,
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    g: &ConvGeom,
+) -> Result<()> {
+    g.validate()?;
+    let n = x.ncols();
+    super::expect_shape(op, "x: (C·H·W) x N", x, (g.in_len(), n))?;
+    super::expect_shape(op, "w: K x C_out", w, (g.patch(), g.c_out))?;
+    super::expect_shape(op, "dy of the output's shape", dy, (g.out_len(), n))
+}
 
 // ANCHOR: convolve_full
 /// True convolution (the kernel flipped), as signal processing defines it: `(x ∗ k)[i] = Σ_a x[i - a] k[a]`,

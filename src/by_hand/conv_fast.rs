@@ -6,6 +6,7 @@
 //! a buffer that stays in the cache, multiplied at once, and built again in the backward pass rather than
 //! kept. The images of a batch are independent, so they are spread over the threads of the rayon pool.
 
+use crate::error::Result;
 use crate::kernels::{gemm_strided, Strided};
 use crate::layout::ConvGeom;
 use crate::scalar::Real;
@@ -93,11 +94,12 @@ pub fn forward<T: Real>(
     w: &DMatrix<T>,
     b: &DMatrix<T>,
     g: &ConvGeom,
-) -> DMatrix<T> {
+) -> Result<DMatrix<T>> {
+    super::conv::check_forward("conv_fast", x, w, b, g)?;
     let (n, p, k) = (x.ncols(), g.positions(), g.patch());
     let mut y = DMatrix::zeros(g.out_len(), n);
     if n == 0 {
-        return y;
+        return Ok(y);
     }
     let wv = Strided::of(w, false);
     y.as_mut_slice()
@@ -122,7 +124,7 @@ pub fn forward<T: Real>(
                 }
             },
         );
-    y
+    Ok(y)
 }
 
 /// Backward: with `G_n` image `n`'s error as a `P x C_out` matrix (column `n` of `dy`, as it lies),
@@ -134,7 +136,8 @@ pub fn backward<T: Real>(
     w: &DMatrix<T>,
     g: &ConvGeom,
     need_dx: bool,
-) -> ConvGrads<T> {
+) -> Result<ConvGrads<T>> {
+    super::conv::check_backward("conv_fast backward", dy, x, w, g)?;
     let (n, p, k, c) = (dy.ncols(), g.positions(), g.patch(), g.c_out);
     let mut dx = if need_dx {
         DMatrix::zeros(g.in_len(), n)
@@ -198,6 +201,6 @@ pub fn backward<T: Real>(
             .zip(pb)
             .for_each(|(a, &b)| *a += b);
     }
-    ConvGrads { dx, dw, db }
+    Ok(ConvGrads { dx, dw, db })
 }
 // ANCHOR_END: conv_fast

@@ -53,12 +53,24 @@ pub fn forward<T: Real>(
     Ok((y, cache))
 }
 
-/// `dX = dY Wᵀ`, `dW = Xᵀ dY`, `db = Σ_rows dY`.
-pub fn backward<T: Real>(dy: &DMatrix<T>, cache: &FcCache<T>) -> FcGrads<T> {
-    FcGrads {
-        dx: dy * cache.w.transpose(),
-        dw: cache.x.tr_mul(dy),
-        db: DMatrix::from_row_slice(1, dy.ncols(), dy.row_sum().as_slice()),
+/// `dX = dY Wᵀ`, `dW = Xᵀ dY`, `db = Σ_rows dY`. `dY` must have the output's shape `N x M`.
+pub fn backward<T: Real>(dy: &DMatrix<T>, cache: &FcCache<T>) -> Result<FcGrads<T>> {
+    let (x, w) = (&cache.x, &cache.w);
+    if dy.shape() != (x.nrows(), w.ncols()) {
+        return Err(Error::shape(
+            "fc backward",
+            &[
+                Shape(dy.nrows(), dy.ncols()),
+                Shape(x.nrows(), x.ncols()),
+                Shape(w.nrows(), w.ncols()),
+            ],
+            "dY: N x M for X: N x D, W: D x M",
+        ));
     }
+    Ok(FcGrads {
+        dx: dy * w.transpose(),
+        dw: x.tr_mul(dy),
+        db: DMatrix::from_row_slice(1, dy.ncols(), dy.row_sum().as_slice()),
+    })
 }
 // ANCHOR_END: fc

@@ -16,3 +16,26 @@ pub mod pool_fast;
 pub mod recurrent;
 pub mod rnn;
 pub mod softmax_ce;
+
+use crate::error::{Error, Result, Shape};
+use crate::scalar::Real;
+use nalgebra::DMatrix;
+
+/// An operand (most often the upstream gradient) whose shape is not the one the op needs: a typed error naming
+/// the op and the shape, where nalgebra would assert or an index would run out of bounds (or, worse, a smaller
+/// gradient would be read without complaint).
+pub(crate) fn expect_shape<T: Real>(
+    op: &'static str,
+    what: &str,
+    m: &DMatrix<T>,
+    want: (usize, usize),
+) -> Result<()> {
+    if m.shape() != want {
+        return Err(Error::shape(
+            op,
+            &[Shape(m.nrows(), m.ncols())],
+            format!("{what} of shape {}x{}", want.0, want.1),
+        ));
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@
 //!
 //! Average pooling: `Y = (1/(ph·pw)) Σ_{dy, dx} X[…]`, so every input of a window receives `dY / (ph·pw)`.
 
+use crate::error::Result;
 use crate::layout::PoolGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -41,8 +42,10 @@ fn winner<T: Real>(
     best
 }
 
-pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> DMatrix<T> {
+pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> Result<DMatrix<T>> {
+    g.validate()?;
     let n = x.ncols();
+    super::expect_shape("pool", "x: (C·H·W) x N", x, (g.in_len(), n))?;
     let mut y = DMatrix::zeros(g.out_len(), n);
     let area = T::of(g.window() as f64);
     for img in 0..n {
@@ -66,11 +69,24 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> DMatrix<T> 
             }
         }
     }
-    y
+    Ok(y)
 }
 
-pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, x: &DMatrix<T>, g: &PoolGeom) -> DMatrix<T> {
+pub fn backward<T: Real>(
+    kind: Kind,
+    dy: &DMatrix<T>,
+    x: &DMatrix<T>,
+    g: &PoolGeom,
+) -> Result<DMatrix<T>> {
+    g.validate()?;
     let n = x.ncols();
+    super::expect_shape("pool backward", "x: (C·H·W) x N", x, (g.in_len(), n))?;
+    super::expect_shape(
+        "pool backward",
+        "dy of the output's shape",
+        dy,
+        (g.out_len(), n),
+    )?;
     let mut dx = DMatrix::zeros(g.in_len(), n);
     let area = T::of(g.window() as f64);
     for img in 0..n {
@@ -93,6 +109,6 @@ pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, x: &DMatrix<T>, g: &PoolGe
             }
         }
     }
-    dx
+    Ok(dx)
 }
 // ANCHOR_END: pool_naive

@@ -3,6 +3,7 @@
 //! naive [`super::pool`], ties included.
 
 use super::pool::Kind;
+use crate::error::{Error, Result};
 use crate::layout::PoolGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -11,8 +12,15 @@ use rayon::prelude::*;
 // ANCHOR: pool_fast
 /// Forward; for max pooling also the input index of every output's maximum (first maximum on a tie).
 /// Images are independent, so they are pooled on the threads of the rayon pool.
-pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> (DMatrix<T>, Vec<u32>) {
+#[allow(clippy::type_complexity)]
+pub fn forward<T: Real>(
+    kind: Kind,
+    x: &DMatrix<T>,
+    g: &PoolGeom,
+) -> Result<(DMatrix<T>, Vec<u32>)> {
+    g.validate()?;
     let n = x.ncols();
+    super::expect_shape("pool_fast", "x: (C·H·W) x N", x, (g.in_len(), n))?;
     let mut y = DMatrix::zeros(g.out_len(), n);
     let max = kind == Kind::Max;
     let mut argmax = vec![0u32; if max { g.out_len() * n } else { 0 }];
@@ -28,7 +36,7 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> (DMatrix<T>
         outs.enumerate()
             .for_each(|(img, out)| avg_image(src, img, g, out));
     }
-    (y, argmax)
+    Ok((y, argmax))
 }
 
 /// The window of output `(oy, ox)` of channel plane `plane`: the input index of each of its rows' start.
@@ -120,8 +128,30 @@ fn avg_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T]) {
 }
 
 /// Backward: max scatters each error to its remembered winner; average spreads it over the window.
-pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, argmax: &[u32], g: &PoolGeom) -> DMatrix<T> {
+pub fn backward<T: Real>(
+    kind: Kind,
+    dy: &DMatrix<T>,
+    argmax: &[u32],
+    g: &PoolGeom,
+) -> Result<DMatrix<T>> {
+    g.validate()?;
     let n = dy.ncols();
+    super::expect_shape("pool_fast backward", "dy: (C·P) x N", dy, (g.out_len(), n))?;
+    // The zip below would silently drop the errors past a short `argmax`, and a wrong index would scatter out
+    // of bounds: both mean the argmax is not this forward pass's.
+    if kind == Kind::Max
+        && (argmax.len() != dy.len() || argmax.iter().any(|&i| i as usize >= g.in_len() * n))
+    {
+        return Err(Error::invalid(
+            "pool_fast backward",
+            format!(
+                "{} argmax entries for {} outputs, each below {}: not the forward pass of this dy",
+                argmax.len(),
+                dy.len(),
+                g.in_len() * n
+            ),
+        ));
+    }
     let mut dx = DMatrix::zeros(g.in_len(), n);
     let d = dx.as_mut_slice();
     match kind {
@@ -155,6 +185,6 @@ pub fn backward<T: Real>(kind: Kind, dy: &DMatrix<T>, argmax: &[u32], g: &PoolGe
             }
         }
     }
-    dx
+    Ok(dx)
 }
 // ANCHOR_END: pool_fast

@@ -284,14 +284,21 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
     cache: &LayerCache<T, C>,
     dh: &DMatrix<T>,
     reverse: bool,
-) -> LayerGrads<T, C> {
+) -> Result<LayerGrads<T, C>> {
     let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
     let steps = cache.states.len();
-    assert_eq!(
-        dh.shape(),
+    super::expect_shape(
+        "recurrent layer backward",
+        "dh of the outputs' shape N x (T·H)",
+        dh,
         (n, steps * hid),
-        "layer backward: dh must match the outputs"
-    );
+    )?;
+    super::expect_shape(
+        "recurrent layer backward",
+        "x of the forward pass's shape N x (T·D)",
+        x,
+        (n, steps * d),
+    )?;
     let mut g = LayerGrads {
         dx: DMatrix::zeros(n, x.ncols()),
         cell: cell.zeros_like(),
@@ -377,7 +384,7 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
         }
     }
     g.d_init = carry;
-    g
+    Ok(g)
 }
 // ANCHOR_END: layer
 
@@ -570,8 +577,38 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
     cells: &[Vec<C>],
     cache: &StackCache<T, C>,
     dout: &DMatrix<T>,
-) -> StackGrads<T, C> {
+) -> Result<StackGrads<T, C>> {
     let dirs = spec.directions();
+    let fits = |v: usize| v == spec.layers;
+    let per_layer_fits = cells.iter().all(|c| c.len() == dirs)
+        && cache.layers.iter().all(|c| c.len() == dirs)
+        && cache.inputs.iter().all(|c| c.len() == dirs);
+    if !fits(cells.len())
+        || !fits(cache.layers.len())
+        || !fits(cache.inputs.len())
+        || !per_layer_fits
+    {
+        return Err(Error::invalid(
+            "recurrent stack backward",
+            format!(
+                "{} layers of cells and a cache of {} for a stack of {} layers of {dirs} directions",
+                cells.len(),
+                cache.layers.len(),
+                spec.layers
+            ),
+        ));
+    }
+    let top = cache.layers.last().and_then(|l| l.first());
+    let (n, steps) = match (cache.inputs.first().and_then(|i| i.first()), top) {
+        (Some(x), Some(c)) => (x.nrows(), c.states.len()),
+        _ => (0, 0),
+    };
+    super::expect_shape(
+        "recurrent stack backward",
+        "dout of the top outputs' shape N x (T·H·directions)",
+        dout,
+        (n, steps * spec.output()),
+    )?;
     let per_direction = |dout: &DMatrix<T>| match dirs {
         1 => vec![dout.clone()],
         _ => {
@@ -582,17 +619,17 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
     let mut grads: Vec<Vec<Option<LayerGrads<T, C>>>> = (0..spec.layers)
         .map(|_| (0..dirs).map(|_| None).collect())
         .collect();
-    let mut back = |l: usize, d: usize, dh: &DMatrix<T>| {
+    let mut back = |l: usize, d: usize, dh: &DMatrix<T>| -> Result<DMatrix<T>> {
         let g = layer_backward(
             &cells[l][d],
             &cache.inputs[l][d],
             &cache.layers[l][d],
             dh,
             d == 1,
-        );
+        )?;
         let dx = g.dx.clone();
         grads[l][d] = Some(g);
-        dx
+        Ok(dx)
     };
     let add = |acc: Option<DMatrix<T>>, dx: DMatrix<T>| match acc {
         Some(mut a) => {
@@ -607,7 +644,7 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
             for l in (0..spec.layers).rev() {
                 let mut dinp = None;
                 for (d, dh) in per_direction(&dcur).iter().enumerate() {
-                    dinp = add(dinp, back(l, d, dh));
+                    dinp = add(dinp, back(l, d, dh)?);
                 }
                 dcur = dinp.expect("at least one direction");
             }
@@ -618,7 +655,7 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
             for (d, dtop) in per_direction(dout).into_iter().enumerate() {
                 let mut dcur = dtop;
                 for l in (0..spec.layers).rev() {
-                    dcur = back(l, d, &dcur);
+                    dcur = back(l, d, &dcur)?;
                 }
                 dx = add(dx, dcur);
             }
@@ -636,10 +673,10 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
         out_cells.push(c);
         out_init.push(i);
     }
-    StackGrads {
+    Ok(StackGrads {
         dx,
         cells: out_cells,
         init: out_init,
-    }
+    })
 }
 // ANCHOR_END: stack

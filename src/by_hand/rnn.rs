@@ -145,8 +145,24 @@ pub fn backward<T: Real>(
     h: &DMatrix<T>,
     dh: &DMatrix<T>,
     reverse: bool,
-) -> RnnGrads<T> {
-    let hid = wx.ncols();
+) -> Result<RnnGrads<T>> {
+    let (n, d, hid) = (x.nrows(), wx.nrows(), wx.ncols());
+    // The states are cut into steps by `hid`: check it divides them before anything is sliced.
+    if hid == 0 || h.ncols() % hid != 0 || h.nrows() != n {
+        return Err(Error::shape(
+            "rnn backward",
+            &[
+                Shape(x.nrows(), x.ncols()),
+                Shape(d, hid),
+                Shape(h.nrows(), h.ncols()),
+            ],
+            "x: N x (T·D), W_x: D x H with H > 0, h: N x (T·H)",
+        ));
+    }
+    super::expect_shape("rnn backward", "W_h: H x H", wh, (hid, hid))?;
+    if let Some(h0) = h0 {
+        super::expect_shape("rnn backward", "h0: N x H", h0, (n, hid))?;
+    }
     let cell = RnnCell {
         wx: wx.clone(),
         wh: wh.clone(),
@@ -162,13 +178,13 @@ pub fn backward<T: Real>(
         projected: None,
         lengths: None,
     };
-    let g = layer_backward(&cell, x, &cache, dh, reverse);
+    let g = layer_backward(&cell, x, &cache, dh, reverse)?;
     let [dh0] = <[DMatrix<T>; 1]>::try_from(g.d_init).expect("one state");
-    RnnGrads {
+    Ok(RnnGrads {
         dx: g.dx,
         dwx: g.cell.wx,
         dwh: g.cell.wh,
         db: g.cell.b,
         dh0,
-    }
+    })
 }

@@ -107,14 +107,14 @@ impl BatchNorm {
             let m = xv.len() / channels;
             let (y, cache, stats) = bn::forward_conv(xv, channels, g, b, self.eps)?;
             self.update_running(m, &stats);
-            return Ok(tape.record(
+            return tape.record(
                 y,
                 &[x, self.gamma, self.beta],
                 FusedBn {
                     cache,
                     image_layout: true,
                 },
-            ));
+            );
         }
         // Otherwise work on rows of features: the convolutional form moves each channel into a column.
         let (rows, back) = match self.form {
@@ -156,7 +156,7 @@ impl BatchNorm {
                             cache,
                             image_layout: false,
                         },
-                    ),
+                    )?,
                     stats,
                 )
             }
@@ -269,7 +269,8 @@ impl<T: Real> Op<T> for FusedBn<T> {
             bn::backward_conv(g, &self.cache)
         } else {
             bn::backward(g, &self.cache)
-        };
+        }
+        .expect("the tape's gradient has the output's shape, and the cache is the forward pass's");
         vec![
             needs[0].then_some(grads.dx),
             needs[1].then_some(grads.dgamma),

@@ -56,13 +56,13 @@ impl Conv2d {
             }
             Impl::Fast => {
                 let (xv, wv, bv) = (tape.value(x)?, tape.value(self.w)?, tape.value(self.b)?);
-                let y = conv_fast::forward(xv, wv, bv, &g);
-                Ok(tape.record(y, &[x, self.w, self.b], FastConv { g }))
+                let y = conv_fast::forward(xv, wv, bv, &g)?;
+                tape.record(y, &[x, self.w, self.b], FastConv { g })
             }
             Impl::Naive => {
                 let (xv, wv, bv) = (tape.value(x)?, tape.value(self.w)?, tape.value(self.b)?);
-                let y = conv::forward(xv, wv, bv, &g);
-                Ok(tape.record(y, &[x, self.w, self.b], NaiveConv { g }))
+                let y = conv::forward(xv, wv, bv, &g)?;
+                tape.record(y, &[x, self.w, self.b], NaiveConv { g })
             }
         }
     }
@@ -76,6 +76,7 @@ impl Module for Conv2d {
 }
 
 fn check<T: Real>(tape: &Tape<T>, x: Var, layer: &Conv2d, g: &ConvGeom) -> Result<usize> {
+    g.validate()?;
     let (xv, wv, bv) = (tape.value(x)?, tape.value(layer.w)?, tape.value(layer.b)?);
     if xv.nrows() != g.in_len() || wv.shape() != (g.patch(), g.c_out) || bv.shape() != (1, g.c_out)
     {
@@ -113,7 +114,8 @@ impl<T: Real> Op<T> for FastConv {
         g: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        let grads = conv_fast::backward(g, x[0], x[1], &self.g, needs[0]);
+        let grads = conv_fast::backward(g, x[0], x[1], &self.g, needs[0])
+            .expect("the tape's gradient has the output's shape, checked inputs");
         vec![
             needs[0].then_some(grads.dx),
             needs[1].then_some(grads.dw),
@@ -137,7 +139,8 @@ impl<T: Real> Op<T> for NaiveConv {
         g: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        let grads = conv::backward(g, x[0], x[1], &self.g);
+        let grads = conv::backward(g, x[0], x[1], &self.g)
+            .expect("the tape's gradient has the output's shape, checked inputs");
         vec![
             needs[0].then_some(grads.dx),
             needs[1].then_some(grads.dw),

@@ -63,7 +63,8 @@ impl Mlp {
 
     /// The same network with batch normalization (fully connected form) before every hidden activation.
     pub fn with_batch_norm<T: Real>(mut self, tape: &mut Tape<T>, imp: BnImpl) -> Self {
-        let hidden = &self.layers[..self.layers.len() - 1];
+        // `layers` is public, so it may be empty: no hidden layer, no batch norm (and `forward` says why).
+        let hidden = &self.layers[..self.layers.len().saturating_sub(1)];
         self.bn = hidden
             .iter()
             .map(|l| {
@@ -91,6 +92,11 @@ impl Mlp {
         x: Var,
         mut pre: Option<&mut Vec<Var>>,
     ) -> Result<Var> {
+        if self.layers.is_empty() {
+            return Err(Error::Config(
+                "an MLP needs at least one layer; this one has none".into(),
+            ));
+        }
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(tape, h)?;

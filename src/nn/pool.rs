@@ -22,6 +22,7 @@ pub struct Pool2d {
 impl Pool2d {
     pub fn forward<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Var> {
         let g = self.geom;
+        g.validate()?;
         let xv = tape.value(x)?;
         if xv.nrows() != g.in_len() {
             return Err(Error::shape(
@@ -50,8 +51,8 @@ impl Pool2d {
                 tape.gather(pooled, Arc::new(identity), g.out_len(), n)
             }
             Impl::Fast => {
-                let (y, argmax) = pool_fast::forward(self.kind, xv, &g);
-                Ok(tape.record(
+                let (y, argmax) = pool_fast::forward(self.kind, xv, &g)?;
+                tape.record(
                     y,
                     &[x],
                     FastPool {
@@ -59,11 +60,11 @@ impl Pool2d {
                         g,
                         argmax,
                     },
-                ))
+                )
             }
             Impl::Naive => {
-                let y = pool::forward(self.kind, xv, &g);
-                Ok(tape.record(y, &[x], NaivePool { kind: self.kind, g }))
+                let y = pool::forward(self.kind, xv, &g)?;
+                tape.record(y, &[x], NaivePool { kind: self.kind, g })
             }
         }
     }
@@ -93,12 +94,10 @@ impl<T: Real> Op<T> for FastPool {
         g: &DMatrix<T>,
         _n: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        vec![Some(pool_fast::backward(
-            self.kind,
-            g,
-            &self.argmax,
-            &self.g,
-        ))]
+        let dx = pool_fast::backward(self.kind, g, &self.argmax, &self.g).expect(
+            "the tape's gradient has the output's shape, and the argmax is the forward pass's",
+        );
+        vec![Some(dx)]
     }
 }
 
@@ -118,6 +117,8 @@ impl<T: Real> Op<T> for NaivePool {
         g: &DMatrix<T>,
         _n: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        vec![Some(pool::backward(self.kind, g, x[0], &self.g))]
+        let dx = pool::backward(self.kind, g, x[0], &self.g)
+            .expect("the tape's gradient has the output's shape");
+        vec![Some(dx)]
     }
 }

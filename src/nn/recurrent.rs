@@ -101,7 +101,7 @@ pub fn layer_masked<T: Real, C: TapeCell>(
                 reverse,
                 _t: PhantomData,
             };
-            Ok(tape.record(h, &inputs, op))
+            tape.record(h, &inputs, op)
         }
         RecImpl::Composed => {
             let d = cell.input(tape)?;
@@ -162,7 +162,9 @@ impl<T: Real, C: hand::Cell<T> + 'static> Op<T> for FusedLayer<T, C> {
         dh: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        let g = hand::layer_backward(&self.cell, inputs[0], &self.cache, dh, self.reverse);
+        let g = hand::layer_backward(&self.cell, inputs[0], &self.cache, dh, self.reverse).expect(
+            "the tape's gradient has the output's shape, and the cache is the forward pass's",
+        );
         let mut out = vec![Some(g.dx)];
         out.extend(g.cell.matrices().into_iter().map(Some));
         if self.cache.init.is_some() {
@@ -328,7 +330,7 @@ fn merge<T: Real>(tape: &mut Tape<T>, states: &[Var], hid: usize) -> Result<Var>
         ));
     }
     let joined = hand::interleave(a, b, hid);
-    Ok(tape.record(joined, &[states[0], states[1]], Interleave { hid }))
+    tape.record(joined, &[states[0], states[1]], Interleave { hid })
 }
 
 struct Interleave {

@@ -48,23 +48,43 @@ pub trait Optimizer<T: Real> {
 /// Per-parameter state (a velocity, a moment): one matrix per parameter, keyed by the parameter itself, created
 /// as zeros of the parameter's shape the first time it is needed. Keyed, not positional, so that a reordered or
 /// different parameter list can never update another parameter's slot, and so that a checkpoint can store each
-/// slot under its parameter's name.
+/// slot under its parameter's name. The slots belong to the tape of the first parameter they see: a parameter
+/// of another tape (whose position would name a different parameter) is an error.
 #[derive(Clone, Debug, Default)]
-pub struct Slots<T: Real>(BTreeMap<usize, DMatrix<T>>);
+pub struct Slots<T: Real>(BTreeMap<usize, DMatrix<T>>, Option<u32>);
 
 impl<T: Real> Slots<T> {
     pub fn new() -> Self {
-        Slots(BTreeMap::new())
+        Slots(BTreeMap::new(), None)
+    }
+
+    /// `p`'s key, claiming `p`'s tape for these slots if they have none yet.
+    fn key(&mut self, p: Var, what: &str) -> Result<usize> {
+        let key = p.param_index().ok_or_else(|| {
+            Error::invalid("optimizer", format!("only parameters (Tape::param) {what}"))
+        })?;
+        self.same_tape(p)?;
+        self.1 = Some(p.tape_id());
+        Ok(key)
+    }
+
+    fn same_tape(&self, p: Var) -> Result<()> {
+        match self.1 {
+            Some(t) if t != p.tape_id() => Err(Error::invalid(
+                "optimizer",
+                format!(
+                    "parameter #{} is from tape {}, but this optimizer's state belongs to tape {t} (use one optimizer per tape)",
+                    p.param_index().unwrap_or(0),
+                    p.tape_id()
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The slot of parameter `p`, created as zeros of `shape`; an existing slot of another shape is an error.
     pub fn get(&mut self, p: Var, shape: (usize, usize)) -> Result<&mut DMatrix<T>> {
-        let key = p.param_index().ok_or_else(|| {
-            Error::invalid(
-                "optimizer",
-                "only parameters (Tape::param) can be optimized",
-            )
-        })?;
+        let key = self.key(p, "can be optimized")?;
         let m = self
             .0
             .entry(key)
@@ -81,26 +101,72 @@ impl<T: Real> Slots<T> {
 
     /// The slot of parameter `p`, if it has one.
     pub fn peek(&self, p: Var) -> Option<&DMatrix<T>> {
+        if self.1.is_some_and(|t| t != p.tape_id()) {
+            return None;
+        }
         self.0.get(&p.param_index()?)
     }
 
     /// Replace the slot of parameter `p` (restoring saved state).
     pub fn set(&mut self, p: Var, value: DMatrix<T>) -> Result<()> {
-        let key = p.param_index().ok_or_else(|| {
-            Error::invalid(
-                "optimizer",
-                "only parameters (Tape::param) have optimizer state",
-            )
-        })?;
+        let key = self.key(p, "have optimizer state")?;
         self.0.insert(key, value);
         Ok(())
     }
 }
 
+/// Everything [`update`] could object to, checked before any parameter changes, so a bad step is an error
+/// that leaves the parameters as they were rather than half updated.
+fn check_step<T: Real>(
+    tape: &mut Tape<T>,
+    grads: &Grads<T>,
+    params: &[Var],
+    slots: &[&mut Slots<T>],
+) -> Result<()> {
+    if grads.tape_id() != tape.id() {
+        return Err(Error::invalid(
+            "optimizer step",
+            format!(
+                "the gradients are from tape {}, the parameters on tape {}",
+                grads.tape_id(),
+                tape.id()
+            ),
+        ));
+    }
+    for &p in params {
+        // Before the gradient lookup: a parameter of another tape has no gradient here, and skipping it
+        // would be a silent no-op.
+        let theta = tape.param_mut(p)?;
+        let Some(g) = grads.get(p) else { continue };
+        let shape = |m: &DMatrix<T>| Shape(m.nrows(), m.ncols());
+        if theta.shape() != g.shape() {
+            return Err(Error::shape(
+                "optimizer step",
+                &[shape(theta), shape(g)],
+                "a gradient of its parameter's shape",
+            ));
+        }
+        for s in slots {
+            s.same_tape(p)?;
+            if let Some(state) = s.peek(p).filter(|m| m.shape() != g.shape()) {
+                return Err(Error::shape(
+                    "optimizer state",
+                    &[shape(state), shape(g)],
+                    format!(
+                        "the state of parameter #{} to keep the parameter's shape",
+                        p.param_index().unwrap_or(0)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 // ANCHOR: update
-/// The one update path every optimizer takes: for each parameter that has a gradient, check the shapes, fetch
-/// its state slots (one per entry of `slots`), and run `f(w, g, states)` over matching chunks of the
-/// parameter, its gradient and its states, on the rayon pool when the parameter is large. Each entry's update
+/// The one update path every optimizer takes: check everything first, then for each parameter that has a
+/// gradient fetch its state slots (one per entry of `slots`), and run `f(w, g, states)` over matching chunks
+/// of the parameter, its gradient and its states, on the rayon pool when the parameter is large. Each entry's update
 /// depends only on that entry, so the result does not depend on how the work is split.
 pub fn update<T: Real>(
     tape: &mut Tape<T>,
@@ -109,19 +175,10 @@ pub fn update<T: Real>(
     slots: &mut [&mut Slots<T>],
     f: impl Fn(&mut [T], &[T], &mut [&mut [T]]) + Sync,
 ) -> Result<()> {
+    check_step(tape, grads, params, slots)?;
     for &p in params {
         let Some(g) = grads.get(p) else { continue };
         let theta = tape.param_mut(p)?;
-        if theta.shape() != g.shape() {
-            return Err(Error::shape(
-                "optimizer step",
-                &[
-                    Shape(theta.nrows(), theta.ncols()),
-                    Shape(g.nrows(), g.ncols()),
-                ],
-                "a gradient of its parameter's shape",
-            ));
-        }
         let mut states = Vec::with_capacity(slots.len());
         for s in slots.iter_mut() {
             states.push(s.get(p, g.shape())?.as_mut_slice());

@@ -93,7 +93,7 @@ impl<T: Real> Tape<T> {
                 }
             }
         }
-        Ok(self.record(out, &[a, b], Binary { kind, broadcast }))
+        self.record(out, &[a, b], Binary { kind, broadcast })
     }
 }
 

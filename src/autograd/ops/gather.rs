@@ -56,7 +56,7 @@ impl<T: Real> Tape<T> {
                 }
             }),
         );
-        Ok(self.record(out, &[a], Gather { index }))
+        self.record(out, &[a], Gather { index })
     }
 }
 

@@ -27,7 +27,7 @@ impl<T: Real> Tape<T> {
     /// Backward: `dz_i = p_i ⊙ (g_i - <g_i, p_i>)` per row.
     pub fn softmax(&mut self, z: Var) -> Result<Var> {
         let out = softmax_rows(self.get(z, "softmax")?);
-        Ok(self.record(out, &[z], Softmax))
+        self.record(out, &[z], Softmax)
     }
 }
 
@@ -96,7 +96,7 @@ impl<T: Real> Tape<T> {
             probs,
             labels: labels.to_vec(),
         };
-        Ok(self.record(DMatrix::from_element(1, 1, loss), &[logits], op))
+        self.record(DMatrix::from_element(1, 1, loss), &[logits], op)
     }
 }
 
@@ -140,7 +140,7 @@ impl<T: Real> Tape<T> {
             ));
         }
         let loss = (p - t).norm_squared() / T::of(p.len() as f64);
-        Ok(self.record(DMatrix::from_element(1, 1, loss), &[pred, target], Mse))
+        self.record(DMatrix::from_element(1, 1, loss), &[pred, target], Mse)
     }
 }
 

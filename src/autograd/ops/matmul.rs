@@ -25,7 +25,7 @@ impl<T: Real> Tape<T> {
             ));
         }
         let out = gemm(va, false, vb, false);
-        Ok(self.record(out, &[a, b], MatMul))
+        self.record(out, &[a, b], MatMul)
     }
 }
 

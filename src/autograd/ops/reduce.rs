@@ -41,7 +41,7 @@ impl<T: Real> Tape<T> {
         } else {
             T::one()
         };
-        Ok(self.record(out * weight, &[a], Reduce { axis, weight }))
+        self.record(out * weight, &[a], Reduce { axis, weight })
     }
 }
 
@@ -127,7 +127,7 @@ impl<T: Real> Tape<T> {
             })
             .collect();
         let out = DMatrix::from_fn(1, va.ncols(), |_, j| va[(argmax[j], j)]);
-        Ok(self.record(out, &[a], MaxRows { argmax }))
+        self.record(out, &[a], MaxRows { argmax })
     }
 }
 

@@ -12,7 +12,7 @@ impl<T: Real> Tape<T> {
     /// `Aᵀ`. Backward: `dA = gᵀ`.
     pub fn transpose(&mut self, a: Var) -> Result<Var> {
         let out = self.get(a, "transpose")?.transpose();
-        Ok(self.record(out, &[a], Transpose))
+        self.record(out, &[a], Transpose)
     }
 }
 
@@ -60,7 +60,7 @@ impl<T: Real> Tape<T> {
             ));
         }
         let out = reshape_row_major(va, rows, cols);
-        Ok(self.record(out, &[a], Reshape))
+        self.record(out, &[a], Reshape)
     }
 }
 
@@ -102,7 +102,7 @@ impl<T: Real> Tape<T> {
             ));
         }
         let out = va.view((r0, c0), (rows, cols)).into_owned();
-        Ok(self.record(out, &[a], Slice { r0, c0 }))
+        self.record(out, &[a], Slice { r0, c0 })
     }
 
     /// Rows `start..start + len`.
@@ -184,7 +184,7 @@ impl<T: Real> Tape<T> {
                 }
             }
         }
-        Ok(self.record(out, parts, Concat(along)))
+        self.record(out, parts, Concat(along))
     }
 
     /// Stack vertically: parts with equal column counts, one below the other.

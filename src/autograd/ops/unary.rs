@@ -46,7 +46,7 @@ impl<T: Real> Tape<T> {
                 *v = e.f(*v);
             }
         });
-        Ok(self.record(out, &[a], Map(e)))
+        self.record(out, &[a], Map(e))
     }
 }
 
