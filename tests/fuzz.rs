@@ -737,5 +737,8 @@ fn an_idx_header_claiming_four_billion_images_is_refused_before_allocating() {
     // Dimensions whose product does not fit in a usize are refused as such, not wrapped around.
     let overflowing = idx::encode(&[usize::MAX >> 32; 3], &[]);
     let msg = idx::parse(&overflowing, "o.idx").unwrap_err().to_string();
-    assert!(msg.starts_with("o.idx: ") && msg.contains("multiply past"), "{msg}");
+    assert!(
+        msg.starts_with("o.idx: ") && msg.contains("multiply past"),
+        "{msg}"
+    );
 }
