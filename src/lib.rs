@@ -31,6 +31,7 @@ pub mod by_hand;
 pub mod chapters;
 pub mod data;
 pub mod error;
+pub mod interrupt;
 pub mod kernels;
 pub mod layout;
 pub mod nn;

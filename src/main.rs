@@ -8,8 +8,8 @@ use clap::{value_parser, Arg, ArgAction, ArgMatches, Args, Command, FromArgMatch
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use zerodl::chapters::{self, Chapter, REGISTRY};
 use zerodl::data::download;
 use zerodl::train::{Checkpoint, Control, Progress};
@@ -183,21 +183,8 @@ fn saved_run(
 
 /// Set by the first Ctrl-C: runs stop at the next step boundary (saving first). A second Ctrl-C exits at once.
 fn interrupt_flag() -> Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        // No handler (a sandbox without signals) only means Ctrl-C kills the run as it always did.
-        let _ = ctrlc::set_handler(move || {
-            if f.swap(true, Ordering::SeqCst) {
-                eprintln!("\nzerodl: stopped at once (second Ctrl-C)");
-                std::process::exit(130);
-            }
-            eprintln!("\nzerodl: stopping after this step (Ctrl-C again to quit at once)");
-        });
-        flag
-    })
-    .clone()
+    zerodl::interrupt::install_handler();
+    zerodl::interrupt::flag()
 }
 
 fn bar(quiet: bool) -> ProgressBar {
@@ -319,6 +306,7 @@ fn predict(dir: &std::path::Path, input: &std::path::Path) -> zerodl::Result<ser
 }
 
 fn data(args: DataArgs) -> zerodl::Result<()> {
+    zerodl::interrupt::install_handler();
     let Dataset::Mnist = args.dataset;
     let dir = zerodl::data::data_root().join("mnist");
     for f in download::fetch(&args.base_url, &dir, &download::MNIST, true)? {
@@ -336,13 +324,10 @@ fn main() -> ExitCode {
     zerodl::alloc::keep_freed_memory();
     let raw: Vec<String> = std::env::args().collect();
     let matches = cli().get_matches();
-    let mut interrupted = false;
     let result = match matches.subcommand() {
         Some(("run", m)) => {
             let (name, flags) = m.subcommand().expect("a chapter is required");
-            let r = run(name, flags, &raw).map(|v| println!("{v}"));
-            interrupted = interrupt_flag().load(Ordering::SeqCst);
-            r
+            run(name, flags, &raw).map(|v| println!("{v}"))
         }
         Some(("eval", m)) => {
             eval(m.get_one::<PathBuf>("dir").expect("required")).map(|v| println!("{v}"))
@@ -363,7 +348,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("zerodl: {e}");
             // 130 = 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C.
-            if interrupted {
+            if zerodl::interrupt::requested() {
                 ExitCode::from(130)
             } else {
                 ExitCode::FAILURE

@@ -230,3 +230,69 @@ fn detect_anomaly_names_the_op_that_first_made_a_non_finite_value() {
         stderr(&o)
     );
 }
+
+#[test]
+fn ctrl_c_during_a_stalled_download_removes_the_partial_file() {
+    use std::io::{Read, Write};
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in server.incoming().take(4) {
+            let Ok(mut s) = stream else { continue };
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+            let _ = s.write_all(&[0x1f; 1000]);
+            let _ = s.flush();
+            // Stall: the client is left waiting in a read.
+            std::thread::sleep(Duration::from_secs(20));
+        }
+    });
+    let root = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_zerodl"))
+        .args([
+            "data",
+            "mnist",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}/"),
+        ])
+        .env("ZERODL_DATA", root.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = root.path().join("mnist");
+    let part = || {
+        std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().contains(".part"))
+            })
+            .unwrap_or(false)
+    };
+    let start = Instant::now();
+    while !part() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no partial file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("removed the partial download"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "Ctrl-C waited for the stalled read"
+    );
+    assert!(!part(), "the .part file is still there");
+}

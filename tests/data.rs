@@ -135,6 +135,22 @@ fn mnist_missing_says_where_it_looked_and_how_to_get_it() {
 }
 
 #[test]
+fn a_directory_where_a_file_belongs_and_an_empty_split_name_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    write_mnist(dir.path(), 30, 12, false);
+    let images = dir.path().join(mnist::FILES[2]);
+    std::fs::remove_file(&images).unwrap();
+    std::fs::create_dir(&images).unwrap();
+    let e = mnist::load_from(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("t10k-images-idx3-ubyte: is a directory"), "{e}");
+    std::fs::remove_dir(&images).unwrap();
+    std::fs::write(&images, idx::encode(&[0, 28, 28], &[])).unwrap();
+    std::fs::write(dir.path().join(mnist::FILES[3]), idx::encode(&[0], &[])).unwrap();
+    let e = mnist::load_from(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("t10k-images-idx3-ubyte: holds no images"), "{e}");
+}
+
+#[test]
 fn mnist_with_disagreeing_counts_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     write_mnist(dir.path(), 30, 12, false);

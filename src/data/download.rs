@@ -146,11 +146,13 @@ fn content_md5(path: &Path) -> Result<Option<String>> {
 struct Part {
     path: PathBuf,
     committed: bool,
+    _on_interrupt: crate::interrupt::RemoveOnInterrupt,
 }
 
 impl Part {
     fn new(path: PathBuf) -> Self {
         Part {
+            _on_interrupt: crate::interrupt::RemoveOnInterrupt::new(path.clone()),
             path,
             committed: false,
         }
@@ -380,6 +382,17 @@ fn download_once(
     let mut total: u64 = 0;
     let mut head = Vec::with_capacity(2);
     loop {
+        if crate::interrupt::requested() {
+            // Final, not retried; the `.part` guard removes the half-written file on the way out.
+            bar.abandon();
+            return Err(Failure::Final(Error::io(
+                url,
+                std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    format!("stopped by Ctrl-C after {total} bytes; the partial file was removed"),
+                ),
+            )));
+        }
         let n = match reader.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

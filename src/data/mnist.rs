@@ -115,6 +115,12 @@ fn split(images: &Path, labels: &Path) -> Result<Split> {
             msg: format!("label dimensions {:?}, expected [N]", lb.dims),
         });
     }
+    if im.dims[0] == 0 {
+        return Err(Error::Format {
+            path: shown(images),
+            msg: "holds no images (the header says 0)".into(),
+        });
+    }
     if im.dims[0] != lb.dims[0] {
         return Err(Error::Format {
             path: shown(labels),

@@ -23,6 +23,15 @@ pub fn find(dir: &Path, name: &str, dataset: &str, hint: &str) -> Result<PathBuf
     if gz.is_file() {
         return Ok(gz);
     }
+    // Something is there but it is not a file: say so, rather than "not found" for what `ls` shows.
+    if let Some(p) = [&raw, &gz].into_iter().find(|p| p.exists()) {
+        return Err(Error::Format {
+            path: p.display().to_string(),
+            msg: format!(
+                "is a directory (or another non-file), expected the {dataset} file {name}"
+            ),
+        });
+    }
     Err(Error::MissingData {
         what: format!("{dataset} file {name} (or {name}.gz)"),
         path: dir.display().to_string(),
