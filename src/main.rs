@@ -405,6 +405,38 @@ mod tests {
         }
     }
 
+    /// Every flag of every chapter that takes a value refuses what no setting can be, naming the flag.
+    #[test]
+    fn every_flag_refuses_a_value_that_cannot_be_a_setting() {
+        let cmd = cli();
+        let run = cmd.find_subcommand("run").unwrap();
+        let mut checked = 0;
+        for chapter in run.get_subcommands() {
+            for arg in chapter.get_arguments() {
+                let takes_value = arg.get_action().takes_values();
+                let is_path = matches!(arg.get_id().as_str(), "save" | "resume");
+                let Some(long) = arg.get_long().filter(|_| takes_value && !is_path) else {
+                    continue;
+                };
+                for bad in ["nan", "inf", "abc", "", "1e999"] {
+                    let args = format!("run {} --{long}={bad}", chapter.get_name());
+                    let e = cli()
+                        .try_get_matches_from([
+                            "zerodl",
+                            "run",
+                            chapter.get_name(),
+                            &format!("--{long}={bad}"),
+                        ])
+                        .map(|_| ())
+                        .expect_err(&args);
+                    assert!(e.to_string().contains(&format!("--{long}")), "{args}: {e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "only {checked} flags checked");
+    }
+
     #[test]
     fn a_value_out_of_range_names_its_flag() {
         for (args, flag) in [

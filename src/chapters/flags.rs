@@ -56,6 +56,16 @@ pub fn positive(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
+/// A value that may be any sign (an initial bias): a finite number.
+pub fn finite(s: &str) -> std::result::Result<f64, String> {
+    let v = number(s)?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err("expected a finite number".into())
+    }
+}
+
 /// A regularisation strength: a finite number, zero or more.
 pub fn non_negative(s: &str) -> std::result::Result<f64, String> {
     let v = number(s)?;

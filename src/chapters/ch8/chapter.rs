@@ -37,7 +37,7 @@ struct Flags {
     #[arg(long, value_parser = flags::factor)]
     keep: Option<f64>,
     /// Forget-gate bias at initialisation (default 0, the book's; 1 is the usual advice).
-    #[arg(long)]
+    #[arg(long, value_parser = flags::finite)]
     forget_bias: Option<f64>,
     /// Predict changes from the window's last close instead of levels (an option of ours; the book predicts
     /// levels).
