@@ -379,6 +379,15 @@ mod tests {
             "run ch1 --lr 0.5 --seed 3 --quiet",
             "run ch2 --steps-per-batch 1 --epochs 50",
             "run ch3 --l2 1e-4",
+            "run ch3 --book-setup",
+            "run ch3 --book-setup --l2 1e-4",
+            "run ch3 --init book",
+            "run ch5 --init xavier",
+            "run ch6 --init he",
+            "run ch7 --save runs/ch7 --save-every 100 --detect-anomaly",
+            "run ch7 --resume runs/ch7",
+            "eval runs/ch7",
+            "predict runs/ch5 digit.png",
             "run ch3 --optimizer momentum --lr 0.01",
             "run ch4",
             "run ch5 --optimizer rmsprop",
@@ -400,6 +409,8 @@ mod tests {
             "run ch1 --batch 10",
             "run ch7 --optimizer adam",
             "run ch3 --hidden 10",
+            "run ch2 --init he",
+            "run ch7 --init book",
         ] {
             assert!(parses(args).is_err(), "{args}");
         }

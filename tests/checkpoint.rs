@@ -433,3 +433,26 @@ fn damaged_or_foreign_files_are_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn a_run_that_diverges_keeps_its_last_good_checkpoint() {
+    let s = ch7::Settings {
+        lr: 50.0,
+        clip: zerodl::train::Clip::None,
+        ..ch7_settings()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let e = ch7::run_with(&s, &mut |_| {}, &saving(dir.path(), 1)).unwrap_err();
+    let Error::Diverged { step, .. } = e else {
+        panic!("expected a divergence, got {e}")
+    };
+    let c = Checkpoint::load(dir.path()).unwrap();
+    let saved = c.f64s("loop.state", 3).unwrap()[0] as usize;
+    assert_eq!(saved, step - 1, "the checkpoint holds the last good step");
+    // And it is a whole, finite model.
+    for t in c.tensors.values() {
+        if let zerodl::train::checkpoint::Values::F32(v) = &t.values {
+            assert!(v.iter().all(|x| x.is_finite()));
+        }
+    }
+}

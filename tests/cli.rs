@@ -198,6 +198,15 @@ fn blow_ups_and_impossible_settings_fail_loudly() {
         "{}",
         stderr(&o)
     );
+    // A rate AdaDelta would ignore is refused before any data is read.
+    for ch in ["ch2", "ch3", "ch5"] {
+        let o = zerodl(&["run", ch, "--optimizer", "adadelta", "--lr", "5"]);
+        assert!(
+            stderr(&o).contains("AdaDelta has no learning rate"),
+            "{ch}: {}",
+            stderr(&o)
+        );
+    }
     let o = zerodl(&["run", "ch7", "--quiet", "--batch", "100000"]);
     assert!(
         stderr(&o).contains("batch of 100000 is larger than the 9991 training windows"),

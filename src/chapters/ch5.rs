@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::nn::batch_norm::BnImpl;
 use crate::nn::cnn::Cnn;
 use crate::nn::conv2d::Impl;
+use crate::nn::Init;
 use crate::optim::{Kind, Schedule};
 use crate::rng::seeded;
 use crate::train::{fit, Control, CurvePoint, FitConfig, FitReport, Hooks, Progress};
@@ -30,6 +31,8 @@ pub struct Settings {
     pub optimizer: Kind,
     /// Batch normalization after each convolution (chapter 6).
     pub batch_norm: Option<BnImpl>,
+    /// How the weights start (He: ours; the book's code draws `0.01·N(0, 1)`).
+    pub init: Init,
 }
 
 impl Settings {
@@ -47,6 +50,7 @@ impl Settings {
             test_size: None,
             optimizer: Kind::Adam,
             batch_norm: None,
+            init: Init::He,
         }
     }
 
@@ -87,8 +91,8 @@ pub fn run(data: &Mnist, s: &Settings, progress: &mut dyn FnMut(&Progress)) -> R
 pub fn model(tape: &mut Tape<f32>, s: &Settings) -> Result<Cnn> {
     let mut rng = seeded(s.seed);
     match s.batch_norm {
-        None => Cnn::book(tape, s.imp, &mut rng),
-        Some(bn) => Cnn::book_bn(tape, s.imp, bn, &mut rng),
+        None => Cnn::book_init(tape, s.imp, s.init, &mut rng),
+        Some(bn) => Cnn::book_bn_init(tape, s.imp, bn, s.init, &mut rng),
     }
 }
 

@@ -30,6 +30,38 @@ impl Optimizer {
     }
 }
 
+/// `--init`: how the weights of chapters 3 to 6 start.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum InitArg {
+    /// He et al. (2015), N(0, 2/fan_in): ours, for ReLU layers.
+    He,
+    /// Glorot and Bengio (2010), U(±√(6/(fan_in + fan_out))).
+    Xavier,
+    /// The original's code: 0.01·N(0, 1) for every weight.
+    Book,
+}
+
+impl InitArg {
+    pub fn init(self) -> crate::nn::Init {
+        match self {
+            InitArg::He => crate::nn::Init::He,
+            InitArg::Xavier => crate::nn::Init::Xavier,
+            InitArg::Book => crate::nn::Init::Normal { std: 0.01 },
+        }
+    }
+}
+
+/// AdaDelta has no learning rate (Zeiler's method, and the original's code): a `--lr` given with it would be
+/// ignored, so it is refused.
+pub fn check_rate(optimizer: Option<Optimizer>, lr: Option<f64>) -> crate::error::Result<()> {
+    if let (Some(Optimizer::Adadelta), Some(lr)) = (optimizer, lr) {
+        return Err(Error::Config(format!(
+            "--lr {lr} with --optimizer adadelta: AdaDelta has no learning rate (drop --lr)"
+        )));
+    }
+    Ok(())
+}
+
 /// A flag given on the command line replaces the experiment's default.
 pub fn set<T>(slot: &mut T, flag: Option<T>) {
     if let Some(v) = flag {

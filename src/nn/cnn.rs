@@ -28,20 +28,25 @@ pub struct Cnn {
 impl Cnn {
     /// The book's network for 1 x 28 x 28 images, with the convolution and pooling implementation `imp`.
     pub fn book(tape: &mut Tape<f32>, imp: Impl, rng: &mut Rng) -> Result<Self> {
-        let conv1 = Conv2d::new(tape, ConvGeom::same(1, 28, 28, 32, 5)?, imp, rng);
+        Cnn::book_init(tape, imp, Init::He, rng)
+    }
+
+    /// [`Cnn::book`] with every weight drawn by `init` (He by default; the book's code uses `0.01·N(0, 1)`).
+    pub fn book_init(tape: &mut Tape<f32>, imp: Impl, init: Init, rng: &mut Rng) -> Result<Self> {
+        let conv1 = Conv2d::with_init(tape, ConvGeom::same(1, 28, 28, 32, 5)?, imp, init, rng);
         let pool1 = Pool2d {
             kind: Kind::Max,
             geom: PoolGeom::new(32, 28, 28, 2, 2, 2)?,
             imp,
         };
-        let conv2 = Conv2d::new(tape, ConvGeom::same(32, 14, 14, 64, 5)?, imp, rng);
+        let conv2 = Conv2d::with_init(tape, ConvGeom::same(32, 14, 14, 64, 5)?, imp, init, rng);
         let pool2 = Pool2d {
             kind: Kind::Max,
             geom: PoolGeom::new(64, 14, 14, 2, 2, 2)?,
             imp,
         };
-        let fc1 = Linear::new(tape, 64 * 7 * 7, 512, Init::He, rng);
-        let fc2 = Linear::new(tape, 512, 10, Init::He, rng);
+        let fc1 = Linear::new(tape, 64 * 7 * 7, 512, init, rng);
+        let fc2 = Linear::new(tape, 512, 10, init, rng);
         Ok(Cnn {
             conv1,
             pool1,
@@ -55,7 +60,18 @@ impl Cnn {
 
     /// Chapter 6's network: the book's CNN with batch normalization after each convolution.
     pub fn book_bn(tape: &mut Tape<f32>, imp: Impl, bn: BnImpl, rng: &mut Rng) -> Result<Self> {
-        let mut net = Cnn::book(tape, imp, rng)?;
+        Cnn::book_bn_init(tape, imp, bn, Init::He, rng)
+    }
+
+    /// [`Cnn::book_bn`] with every weight drawn by `init`.
+    pub fn book_bn_init(
+        tape: &mut Tape<f32>,
+        imp: Impl,
+        bn: BnImpl,
+        init: Init,
+        rng: &mut Rng,
+    ) -> Result<Self> {
+        let mut net = Cnn::book_init(tape, imp, init, rng)?;
         net.bn = Some([
             BatchNorm::new(
                 tape,

@@ -37,7 +37,18 @@ pub struct Conv2d {
 impl Conv2d {
     /// He initialisation over the fan-in `c_in·kh·kw`, zero bias.
     pub fn new<T: Real>(tape: &mut Tape<T>, geom: ConvGeom, imp: Impl, rng: &mut Rng) -> Self {
-        let w = tape.param(Init::He.matrix(geom.patch(), geom.c_out, rng));
+        Self::with_init(tape, geom, imp, Init::He, rng)
+    }
+
+    /// Weights drawn by `init` over the fan-in `c_in·kh·kw` (fan-out `c_out`), zero bias.
+    pub fn with_init<T: Real>(
+        tape: &mut Tape<T>,
+        geom: ConvGeom,
+        imp: Impl,
+        init: Init,
+        rng: &mut Rng,
+    ) -> Self {
+        let w = tape.param(init.matrix(geom.patch(), geom.c_out, rng));
         let b = tape.param(DMatrix::zeros(1, geom.c_out));
         Conv2d { w, b, geom, imp }
     }

@@ -44,6 +44,7 @@ fn settings(m: &ArgMatches) -> Result<Settings> {
     set(&mut s.epochs, f.epochs);
     set(&mut s.steps_per_batch, f.steps_per_batch);
     set(&mut s.seed, f.seed);
+    flags::check_rate(f.optimizer, f.lr)?;
     set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
     Ok(s)
 }

@@ -3,7 +3,7 @@
 use super::{fit_xor, fitting, model, run, run_with, xor_data, Settings};
 use crate::autograd::Tape;
 use crate::chapters::ch2::figures::curves;
-use crate::chapters::flags::{self, set, Optimizer};
+use crate::chapters::flags::{self, set, InitArg, Optimizer};
 use crate::chapters::predict::digit;
 use crate::chapters::{Chapter, Figures};
 use crate::data::mnist;
@@ -38,23 +38,37 @@ struct Flags {
     /// Optimizer (default SGD, the book's).
     #[arg(long, value_enum)]
     optimizer: Option<Optimizer>,
+    /// The original's companion code as it is: 9 epochs of 10 steps per batch from 0.01·N(0, 1) weights
+    /// (with --l2: its L2 script, batch 1000, 50 epochs of 15 steps, lr 0.1 * 0.99^epoch).
+    #[arg(long)]
+    book_setup: bool,
+    /// Initial weights (default he: ours; book: the original's 0.01·N(0, 1)).
+    #[arg(long, value_enum)]
+    init: Option<InitArg>,
 }
 
 fn settings(m: &ArgMatches) -> Result<Settings> {
     let f: Flags = flags::parse(m)?;
-    let mut s = match f.l2 {
-        Some(l2) => Settings {
+    let mut s = match (f.l2, f.book_setup) {
+        (Some(l2), false) => Settings {
             l2,
             ..Settings::book_l2()
         },
-        None => Settings::book(),
+        (Some(l2), true) => Settings {
+            l2,
+            ..Settings::original_l2()
+        },
+        (None, false) => Settings::book(),
+        (None, true) => Settings::original(),
     };
     set(&mut s.lr, f.lr);
     set(&mut s.batch, f.batch);
     set(&mut s.epochs, f.epochs);
     set(&mut s.steps_per_batch, f.steps_per_batch);
     set(&mut s.seed, f.seed);
+    flags::check_rate(f.optimizer, f.lr)?;
     set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
+    set(&mut s.init, f.init.map(InitArg::init));
     Ok(s)
 }
 
@@ -83,7 +97,9 @@ impl Chapter for Ch3 {
         let data = mnist::load()?;
         let r = run_with(&data, &s, progress, control)?;
         Ok(
-            json!({"experiment": "ch3", "optimizer": s.optimizer.name(), "hidden": s.hidden, "l2": s.l2, "epochs": s.epochs,
+            json!({"experiment": "ch3", "setup": if flags::parse::<Flags>(m)?.book_setup { "book" } else { "ours" },
+                   "optimizer": s.optimizer.name(), "init": format!("{:?}", s.init), "hidden": s.hidden, "l2": s.l2,
+                   "epochs": s.epochs, "steps_per_batch": s.steps_per_batch, "batch": s.batch,
                    "test_accuracy": r.test_acc, "test_loss": r.test_loss, "steps": r.steps,
                    "seconds": r.seconds}),
         )

@@ -5,7 +5,7 @@
 use super::{figures, model, run, run_with, Settings};
 use crate::autograd::Tape;
 use crate::chapters::ch2::figures::curves;
-use crate::chapters::flags::{self, set, Optimizer};
+use crate::chapters::flags::{self, set, InitArg, Optimizer};
 use crate::chapters::optimizers;
 use crate::chapters::predict::digit;
 use crate::chapters::{Chapter, Figures};
@@ -37,6 +37,9 @@ pub(crate) struct CnnFlags {
     /// Optimizer (default Adam, the book's).
     #[arg(long, value_enum)]
     optimizer: Option<Optimizer>,
+    /// Initial weights (default he: ours; book: the original's 0.01·N(0, 1)).
+    #[arg(long, value_enum)]
+    init: Option<InitArg>,
 }
 
 /// The book settings `s` of a CNN chapter, changed by its flags.
@@ -48,7 +51,9 @@ fn cnn_settings(mut s: Settings, m: &ArgMatches) -> Result<Settings> {
     set(&mut s.batch, f.batch);
     set(&mut s.epochs, f.epochs);
     set(&mut s.seed, f.seed);
+    flags::check_rate(f.optimizer, f.lr)?;
     set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
+    set(&mut s.init, f.init.map(InitArg::init));
     Ok(s)
 }
 
