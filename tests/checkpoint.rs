@@ -442,9 +442,10 @@ fn a_run_that_diverges_keeps_its_last_good_checkpoint() {
         ..ch7_settings()
     };
     let dir = tempfile::tempdir().unwrap();
-    let e = ch7::run_with(&s, &mut |_| {}, &saving(dir.path(), 1)).unwrap_err();
-    let Error::Diverged { step, .. } = e else {
-        panic!("expected a divergence, got {e}")
+    let step = match ch7::run_with(&s, &mut |_| {}, &saving(dir.path(), 1)) {
+        Err(Error::Diverged { step, .. }) => step,
+        Err(e) => panic!("expected a divergence, got {e}"),
+        Ok(_) => panic!("expected a divergence, the run finished"),
     };
     let c = Checkpoint::load(dir.path()).unwrap();
     let saved = c.f64s("loop.state", 3).unwrap()[0] as usize;
