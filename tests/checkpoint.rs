@@ -457,3 +457,18 @@ fn a_run_that_diverges_keeps_its_last_good_checkpoint() {
         }
     }
 }
+
+#[test]
+fn the_same_checkpoint_is_the_same_bytes() {
+    // safetensors keeps its metadata in a HashMap; zerodl writes one sorted entry so bytes do not vary.
+    let (mut c, _, _) = small_checkpoint();
+    for k in ["a", "b", "c", "d", "e", "f"] {
+        c.meta.insert(format!("zerodl.{k}"), k.repeat(3));
+    }
+    let first = c.to_bytes().unwrap();
+    for _ in 0..8 {
+        assert_eq!(c.clone().to_bytes().unwrap(), first);
+    }
+    let back = Checkpoint::from_bytes(&first, "x").unwrap();
+    assert_eq!(back.meta.get("zerodl.c").map(String::as_str), Some("ccc"));
+}

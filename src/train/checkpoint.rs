@@ -5,8 +5,9 @@
 //!   **row-major** with its `rows x cols` shape, so `numpy` sees the same matrix the book writes;
 //! - every buffer (batch norm's `bn1.running_mean`) under its name, float64 (zerodl keeps them in f64);
 //! - the optimizer's state as `optimizer.<slot>.<parameter name>` (`optimizer.m.layer0.weight`);
-//! - in the metadata (strings): the format version, the chapter and its command-line flags, the optimizer's
-//!   step count and rate, the loop's position, and the caller's own state (its curves so far), as JSON.
+//! - in the metadata, one entry `zerodl` holding a JSON object of strings: the format version, the chapter and its
+//!   command-line flags, the optimizer's step count and rate, the model's random generators;
+//! - the loop's position (`loop.state`) and the caller's own state (`run.curve`, ...) as float64 tensors, exact.
 //!
 //! Writing is atomic (a temporary file in the same folder, flushed to disk, then renamed over the old one), so
 //! an interrupted write leaves the previous checkpoint in place. Reading checks every name, dtype and shape
@@ -31,6 +32,8 @@ pub const FORMAT: &str = "1";
 const OPT_PREFIX: &str = "optimizer.";
 /// Metadata keys of the model's random generators.
 const RNG_PREFIX: &str = "zerodl.rng.";
+/// The one safetensors metadata entry: a JSON object of zerodl's fields (`zerodl.format`, `zerodl.chapter`, ...).
+const META_KEY: &str = "zerodl";
 /// Tensors that belong to the run, not the model.
 const RUN_PREFIXES: [&str; 3] = [OPT_PREFIX, "loop.", "run."];
 
@@ -331,12 +334,15 @@ impl Checkpoint {
                 .map_err(|e| Error::invalid("checkpoint", format!("tensor {name:?}: {e}")))?;
             views.push((name.as_str(), view));
         }
-        let meta: HashMap<String, String> = self
+        // One metadata entry holding a sorted JSON object: safetensors keeps metadata in a HashMap, whose order
+        // changes from process to process, and the same run should write the same bytes.
+        let sorted: BTreeMap<&String, &String> = self
             .meta
             .iter()
             .filter(|(k, _)| k.as_str() != "zerodl.path")
-            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let meta: HashMap<String, String> =
+            HashMap::from([(META_KEY.to_string(), serde_json::json!(sorted).to_string())]);
         safetensors::serialize(views, Some(meta))
             .map_err(|e| Error::invalid("checkpoint", e.to_string()))
     }
@@ -353,8 +359,22 @@ impl Checkpoint {
         let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
             .map_err(|e| bad(format!("not a readable safetensors file: {e}")))?;
         let mut c = Checkpoint::default();
-        if let Some(m) = header.metadata() {
-            c.meta.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(raw) = header.metadata().as_ref().and_then(|m| m.get(META_KEY)) {
+            let fields: BTreeMap<String, String> = match serde_json::from_str(raw) {
+                Ok(serde_json::Value::Object(o)) => o
+                    .into_iter()
+                    .map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        bad(format!("metadata {META_KEY:?} holds a non-string value"))
+                    })?,
+                _ => {
+                    return Err(bad(format!(
+                        "metadata {META_KEY:?} is not a JSON object of strings"
+                    )))
+                }
+            };
+            c.meta.extend(fields);
         }
         match c.meta.get("zerodl.format").map(String::as_str) {
             Some(FORMAT) => {}
