@@ -26,6 +26,8 @@ pub struct Settings {
     /// Steps after which the weights are recorded for the weight-template figure.
     pub snapshot_steps: Vec<usize>,
     pub optimizer: Kind,
+    /// Train and test on the first this many images of each split (`--small`), or on all of them.
+    pub subset: Option<(usize, usize)>,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             eval_every: 50,
             snapshot_steps: vec![5, 50, 500],
             optimizer: Kind::Sgd,
+            subset: None,
         }
     }
 }
@@ -103,7 +106,14 @@ pub fn run_with(
         eval: &mut on_eval,
         control,
     };
-    let sets = (&data.train, &data.test);
+    let (train, test);
+    let sets = match s.subset {
+        None => (&data.train, &data.test),
+        Some(_) => {
+            (train, test) = crate::chapters::flags::subset(data, s.subset);
+            (&train, &test)
+        }
+    };
     let mut opt = s.optimizer.build::<f32>(s.lr);
     let fit = fit(&mut tape, &model, opt.as_mut(), sets, &cfg, &mut hooks)?;
     weights.push((fit.steps, tape.value(layer.w)?.clone()));

@@ -33,6 +33,8 @@ pub struct Settings {
     pub optimizer: Kind,
     /// How the weights start: He (ours) or the original code's `0.01·N(0, 1)`.
     pub init: Init,
+    /// Train and test on the first this many images of each split (`--small`), or on all of them.
+    pub subset: Option<(usize, usize)>,
 }
 
 impl Settings {
@@ -54,6 +56,7 @@ impl Settings {
             eval_every: 100,
             optimizer: Kind::Sgd,
             init: Init::He,
+            subset: None,
         }
     }
 
@@ -133,11 +136,18 @@ pub fn run_with(
         control,
     };
     let mut opt = s.optimizer.build::<f32>(s.lr);
+    let (train, test);
     fit(
         &mut tape,
         &model,
         opt.as_mut(),
-        (&data.train, &data.test),
+        match s.subset {
+            None => (&data.train, &data.test),
+            Some(_) => {
+                (train, test) = crate::chapters::flags::subset(data, s.subset);
+                (&train, &test)
+            }
+        },
         &cfg,
         &mut hooks,
     )

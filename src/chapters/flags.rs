@@ -62,6 +62,20 @@ pub fn check_rate(optimizer: Option<Optimizer>, lr: Option<f64>) -> crate::error
     Ok(())
 }
 
+/// `--small`: the first 5,000 training and 1,000 test images, so that an exercise takes seconds.
+pub const SMALL: (usize, usize) = (5_000, 1_000);
+
+/// The splits a run uses: all of MNIST, or the first `(train, test)` images of each split.
+pub fn subset(
+    data: &crate::data::mnist::Mnist,
+    small: Option<(usize, usize)>,
+) -> (crate::data::mnist::Split, crate::data::mnist::Split) {
+    match small {
+        None => (data.train.clone(), data.test.clone()),
+        Some((train, test)) => (data.train.head(train), data.test.head(test)),
+    }
+}
+
 /// A flag given on the command line replaces the experiment's default.
 pub fn set<T>(slot: &mut T, flag: Option<T>) {
     if let Some(v) = flag {

@@ -34,6 +34,9 @@ struct Flags {
     /// Optimizer (default SGD, the book's).
     #[arg(long, value_enum)]
     optimizer: Option<Optimizer>,
+    /// Train on the first 5,000 training images and test on the first 1,000 (seconds, for exercises).
+    #[arg(long)]
+    small: bool,
 }
 
 fn settings(m: &ArgMatches) -> Result<Settings> {
@@ -46,6 +49,9 @@ fn settings(m: &ArgMatches) -> Result<Settings> {
     set(&mut s.seed, f.seed);
     flags::check_rate(f.optimizer, f.lr)?;
     set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
+    if f.small {
+        s.subset = Some(flags::SMALL);
+    }
     Ok(s)
 }
 

@@ -38,6 +38,9 @@ struct Flags {
     /// Optimizer (default SGD, the book's).
     #[arg(long, value_enum)]
     optimizer: Option<Optimizer>,
+    /// Train on the first 5,000 training images and test on the first 1,000 (seconds, for exercises).
+    #[arg(long)]
+    small: bool,
     /// The original's companion code as it is: 9 epochs of 10 steps per batch from 0.01·N(0, 1) weights
     /// (with --l2: its L2 script, batch 1000, 50 epochs of 15 steps, lr 0.1 * 0.99^epoch).
     #[arg(long)]
@@ -68,6 +71,9 @@ fn settings(m: &ArgMatches) -> Result<Settings> {
     set(&mut s.seed, f.seed);
     flags::check_rate(f.optimizer, f.lr)?;
     set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
+    if f.small {
+        s.subset = Some(flags::SMALL);
+    }
     set(&mut s.init, f.init.map(InitArg::init));
     Ok(s)
 }

@@ -37,6 +37,9 @@ pub(crate) struct CnnFlags {
     /// Optimizer (default Adam, the book's).
     #[arg(long, value_enum)]
     optimizer: Option<Optimizer>,
+    /// Train on the first 5,000 training images and test on the first 1,000 (seconds, for exercises).
+    #[arg(long)]
+    small: bool,
     /// Initial weights (default he: ours; book: the original's 0.01·N(0, 1)).
     #[arg(long, value_enum)]
     init: Option<InitArg>,
@@ -53,6 +56,17 @@ fn cnn_settings(mut s: Settings, m: &ArgMatches) -> Result<Settings> {
     set(&mut s.seed, f.seed);
     flags::check_rate(f.optimizer, f.lr)?;
     set(&mut s.optimizer, f.optimizer.map(Optimizer::kind));
+    if f.small {
+        // Never more than the chapter's own subset (chapter 4 runs on 320 images already).
+        s.train_size = Some(
+            s.train_size
+                .map_or(flags::SMALL.0, |n| n.min(flags::SMALL.0)),
+        );
+        s.test_size = Some(
+            s.test_size
+                .map_or(flags::SMALL.1, |n| n.min(flags::SMALL.1)),
+        );
+    }
     set(&mut s.init, f.init.map(InitArg::init));
     Ok(s)
 }
