@@ -81,6 +81,37 @@ fn cli() -> Command {
         )))
 }
 
+/// For a flag given to a chapter that does not take it: which chapters do, so that the message says where it
+/// belongs rather than only that it does not belong here.
+fn other_chapters_flag(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.trim_start_matches('-').split('=').next()?.to_string();
+    let cmd = cli();
+    let takers: Vec<&str> = cmd
+        .find_subcommand("run")?
+        .get_subcommands()
+        .filter(|c| {
+            c.get_arguments()
+                .any(|a| a.get_long() == Some(long.as_str()))
+        })
+        .map(|c| c.get_name())
+        .collect();
+    let list = takers.join(", ");
+    Some(if takers.is_empty() {
+        format!(
+            "no experiment takes --{long} (`zerodl run <chapter> --help` lists a chapter's flags)"
+        )
+    } else {
+        format!("--{long} is a flag of {list} only: it has no effect on this experiment, so it is refused")
+    })
+}
+
 /// The flags every chapter's run takes besides its own.
 fn run_flags(cmd: Command) -> Command {
     let every = "Save every this many steps (with --save)";
@@ -323,7 +354,13 @@ fn data(args: DataArgs) -> zerodl::Result<()> {
 fn main() -> ExitCode {
     zerodl::alloc::keep_freed_memory();
     let raw: Vec<String> = std::env::args().collect();
-    let matches = cli().get_matches();
+    let matches = cli().try_get_matches().unwrap_or_else(|e| {
+        if let Some(hint) = other_chapters_flag(&e) {
+            eprintln!("{}\n{hint}", e.render().to_string().trim_end());
+            std::process::exit(2);
+        }
+        e.exit()
+    });
     let result = match matches.subcommand() {
         Some(("run", m)) => {
             let (name, flags) = m.subcommand().expect("a chapter is required");

@@ -305,3 +305,32 @@ fn ctrl_c_during_a_stalled_download_removes_the_partial_file() {
     );
     assert!(!part(), "the .part file is still there");
 }
+
+#[test]
+fn a_flag_of_another_experiment_is_refused_saying_where_it_belongs() {
+    let o = zerodl(&["run", "ch2", "--l2", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--l2 is a flag of ch3 only"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zerodl(&["run", "ch7", "--optimizer", "sgd"]);
+    assert!(
+        stderr(&o).contains("--optimizer is a flag of ch2, ch3, ch4, ch5, ch6 only"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zerodl(&["run", "ch4", "--steps-per-batch", "3"]);
+    assert!(
+        stderr(&o).contains("--steps-per-batch is a flag of ch2, ch3 only"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zerodl(&["run", "ch1", "--bogus"]);
+    assert!(
+        stderr(&o).contains("no experiment takes --bogus"),
+        "{}",
+        stderr(&o)
+    );
+}
