@@ -55,8 +55,8 @@ pub fn im2col<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
         }
     }
 }
-
 // ANCHOR_END: im2col
+
 // ANCHOR: col2im
 /// The inverse movement of [`im2col`], adding where patches overlap: the gradient of one image's input.
 pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
