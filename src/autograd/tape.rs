@@ -306,7 +306,6 @@ impl<T: Real> Tape<T> {
         }
     }
 
-    // ANCHOR: backward
     /// Reverse sweep from a scalar loss: dL/dv for every recorded value v that L depends on.
     pub fn backward(&self, loss: Var) -> Result<Grads<T>> {
         let l = self.get(loss, "backward")?;
@@ -333,6 +332,7 @@ impl<T: Real> Tape<T> {
                 "a seed of the output's shape",
             ));
         }
+        // ANCHOR: backward
         let mut grads = Grads {
             params: vec![None; self.params.len()],
             nodes: Vec::with_capacity(self.nodes.len()),
@@ -346,7 +346,9 @@ impl<T: Real> Tape<T> {
         }
         let top = output.index as usize;
         grads.nodes[top] = Some(seed);
+        // ANCHOR_END: backward
 
+        // ANCHOR: backward_sweep
         let mut inputs: Vec<&DMatrix<T>> = Vec::new();
         let mut needs: Vec<bool> = Vec::new();
         for i in (0..=top).rev() {
@@ -376,14 +378,14 @@ impl<T: Real> Tape<T> {
                     &mut lower[p.index as usize]
                 };
                 match slot {
-                    Some(acc) => *acc += d,
+                    Some(acc) => *acc += d, // the sum of (T.1)
                     None => *slot = Some(d),
                 }
             }
         }
         Ok(grads)
+        // ANCHOR_END: backward_sweep
     }
-    // ANCHOR_END: backward
 
     /// What op #`index`'s backward returned for its `inputs`. `Op` is public: a rule written outside this crate
     /// that breaks the contract (one gradient per input, in the input's shape) must be an error, not a gradient

@@ -16,7 +16,6 @@ use crate::scalar::Real;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
-// ANCHOR: bn_forward
 pub struct BnCache<T: Real> {
     pub x_hat: DMatrix<T>,
     /// `1/√(σ² + ε)` per feature.
@@ -45,6 +44,7 @@ pub fn forward<T: Real>(
             format!("x: m x {d} with m > 0, gamma and beta: 1 x {d}"),
         ));
     }
+    // ANCHOR: bn_forward
     let mf = T::of(m as f64);
     let mut x_hat = DMatrix::zeros(m, d);
     let mut y = DMatrix::zeros(m, d);
@@ -55,17 +55,17 @@ pub fn forward<T: Real>(
     );
     for j in 0..d {
         let col = x.column(j);
-        let mu = col.sum() / mf;
-        let var = col
+        let mu = col.sum() / mf; // (6.1)
+        let var = col // (6.2)
             .iter()
             .map(|&v| (v - mu) * (v - mu))
             .fold(T::zero(), |a, b| a + b)
             / mf;
         let s = T::one() / (var + T::of(eps)).sqrt();
         for i in 0..m {
-            let h = (x[(i, j)] - mu) * s;
+            let h = (x[(i, j)] - mu) * s; // (6.3)
             x_hat[(i, j)] = h;
-            y[(i, j)] = gamma[(0, j)] * h + beta[(0, j)];
+            y[(i, j)] = gamma[(0, j)] * h + beta[(0, j)]; // (6.4)
         }
         means.push(mu);
         vars.push(var);
@@ -102,8 +102,8 @@ pub fn backward<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> Result<BnGrads<T>> 
             sum_dy_xhat += dy[(i, j)] * c.x_hat[(i, j)];
         }
         dbeta[(0, j)] = sum_dy;
-        dgamma[(0, j)] = sum_dy_xhat;
-        let k = c.gamma[(0, j)] * c.inv_std[j] / mf;
+        dgamma[(0, j)] = sum_dy_xhat; // (6.9)
+        let k = c.gamma[(0, j)] * c.inv_std[j] / mf; // (6.12)
         for i in 0..m {
             dx[(i, j)] = k * (mf * dy[(i, j)] - sum_dy - c.x_hat[(i, j)] * sum_dy_xhat);
         }
@@ -166,7 +166,6 @@ pub fn from_rows<T: Real>(r: &DMatrix<T>, hw: usize) -> DMatrix<T> {
 }
 // ANCHOR_END: bn_layout
 
-// ANCHOR: bn_conv
 /// The convolutional form straight on the image layout `(C·HW) x N`, for speed: channel `c` of image `n` is
 /// the contiguous run `c·HW .. (c+1)·HW` of column `n`, so a channel's statistics are sums over `N` runs and
 /// nothing is reordered. Its sums run several at once (see `lane_sum`), so its results differ from [`forward`]
@@ -199,6 +198,7 @@ pub fn forward_conv<T: Real>(
             format!("gamma and beta: 1 x {channels}"),
         ));
     }
+    // ANCHOR: bn_conv_forward
     let mf = T::of((n * hw) as f64);
     let data = x.as_slice();
     let runs =
@@ -208,11 +208,11 @@ pub fn forward_conv<T: Real>(
     let stats: Vec<(T, T, T)> = (0..channels)
         .into_par_iter()
         .map(|c| {
-            let mu = runs(c)
+            let mu = runs(c) // (6.8)
                 .map(|r| lane_sum(r, |v| v))
                 .fold(T::zero(), |a, b| a + b)
                 / mf;
-            let var = runs(c)
+            let var = runs(c) // (6.2), per channel
                 .map(|r| lane_sum(r, |v| (v - mu) * (v - mu)))
                 .fold(T::zero(), |a, b| a + b)
                 / mf;
@@ -234,11 +234,12 @@ pub fn forward_conv<T: Real>(
                     .zip(&mut ys[at.clone()])
                     .zip(&xs[at])
                 {
-                    *h = (v - mu) * s;
-                    *o = g * *h + b;
+                    *h = (v - mu) * s; // (6.3)
+                    *o = g * *h + b; // (6.4)
                 }
             }
         });
+    // ANCHOR_END: bn_conv_forward
     let means = stats.iter().map(|s| s.0).collect();
     let vars = stats.iter().map(|s| s.1).collect();
     let inv_std = stats.iter().map(|s| s.2).collect();
@@ -263,6 +264,7 @@ pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> Result<BnGrads
     }
     let (chw, n) = dy.shape();
     let hw = chw / channels;
+    // ANCHOR: bn_conv_backward
     let mf = T::of((n * hw) as f64);
     let (d, h) = (dy.as_slice(), c.x_hat.as_slice());
     let sums: Vec<(T, T)> = (0..channels)
@@ -290,11 +292,11 @@ pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> Result<BnGrads
                 }
             }
         });
-    let dgamma = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.1));
+    let dgamma = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.1)); // (6.9)
     let dbeta = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.0));
+    // ANCHOR_END: bn_conv_backward
     Ok(BnGrads { dx, dgamma, dbeta })
 }
-// ANCHOR_END: bn_conv
 
 /// `Σ f(x)` with eight running sums side by side, added at the end. A single running sum makes every addition
 /// wait for the one before (a few cycles each); eight independent ones fill the vector registers instead. The

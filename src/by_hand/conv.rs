@@ -62,7 +62,6 @@ pub struct ConvGrads<T: Real> {
     pub db: DMatrix<T>,
 }
 
-// ANCHOR: conv_naive_backward
 pub fn backward<T: Real>(
     dy: &DMatrix<T>,
     x: &DMatrix<T>,
@@ -70,6 +69,7 @@ pub fn backward<T: Real>(
     g: &ConvGeom,
 ) -> Result<ConvGrads<T>> {
     check_backward("conv backward", dy, x, w, g)?;
+    // ANCHOR: conv_naive_backward
     let n = x.ncols();
     let (oh, ow, s) = (g.out_h(), g.out_w(), g.stride);
     let err = |img: usize, co: usize, oy: usize, ox: usize| dy[((co * oh + oy) * ow + ox, img)];
@@ -79,7 +79,7 @@ pub fn backward<T: Real>(
     for img in 0..n {
         for co in 0..g.c_out {
             for p in 0..oh * ow {
-                db[(0, co)] += dy[(co * oh * ow + p, img)];
+                db[(0, co)] += dy[(co * oh * ow + p, img)]; // (4.7)
             }
         }
     }
@@ -105,13 +105,16 @@ pub fn backward<T: Real>(
                             }
                         }
                     }
-                    dw[((ci * g.kh + dy_) * g.kw + dx_, co)] = acc;
+                    dw[((ci * g.kh + dy_) * g.kw + dx_, co)] = acc; // (4.8)
                 }
             }
         }
     }
+    // ANCHOR_END: conv_naive_backward
 
-    // dX: the full convolution of the dilated error with the kernel rotated by 180°, cropped.
+    // ANCHOR: conv_naive_dx
+    // dX: the full convolution of the dilated error with the kernel rotated by 180°, cropped:
+    // (4.10) to (4.12).
     let dilated_padded = |img: usize, co: usize, t: isize, u: isize| -> T {
         // Position (t, u) of the dilated error padded by (kh - 1, kw - 1).
         let (t, u) = (t - (g.kh as isize - 1), u - (g.kw as isize - 1));
@@ -142,14 +145,14 @@ pub fn backward<T: Real>(
                             }
                         }
                     }
-                    dx[((ci * g.h + iy) * g.w + ix, img)] = acc;
+                    dx[((ci * g.h + iy) * g.w + ix, img)] = acc; // (4.11), cropped: (4.12)
                 }
             }
         }
     }
+    // ANCHOR_END: conv_naive_dx
     Ok(ConvGrads { dx, dw, db })
 }
-// ANCHOR_END: conv_naive_backward
 
 /// The geometry (its fields are public) and the operands' shapes, checked before any loop divides by the
 /// stride or indexes with them.

@@ -55,7 +55,9 @@ pub fn im2col<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
         }
     }
 }
+// ANCHOR_END: im2col
 
+// ANCHOR: col2im
 /// The inverse movement of [`im2col`], adding where patches overlap: the gradient of one image's input.
 pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
@@ -80,13 +82,13 @@ pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
         }
     }
 }
-// ANCHOR_END: im2col
+// ANCHOR_END: col2im
 
 /// Images per task of the backward pass. Each task sums its images' weight gradients into its own buffer and
 /// the buffers are added in task order, so the result does not depend on the number of threads.
 const GROUP: usize = 4;
 
-// ANCHOR: conv_fast
+// ANCHOR: conv_fast_forward
 /// Forward: for every image `n`, `Y_n = cols(X_n) W + b`. `Y_n` is `P x C_out` column by column, which is
 /// image `n`'s output in channel order: it is written straight into column `n` of the result.
 pub fn forward<T: Real>(
@@ -108,7 +110,7 @@ pub fn forward<T: Real>(
         .for_each_init(
             || vec![T::zero(); p * k],
             |cols, (yn, xn)| {
-                im2col(xn, g, cols);
+                im2col(xn, g, cols); // (5.1): cols(X_n) W, then + b
                 gemm_strided(
                     p,
                     k,
@@ -127,6 +129,7 @@ pub fn forward<T: Real>(
     Ok(y)
 }
 
+// ANCHOR_END: conv_fast_forward
 /// Backward: with `G_n` image `n`'s error as a `P x C_out` matrix (column `n` of `dy`, as it lies),
 /// `dW = Σ_n cols(X_n)ᵀ G_n`, `db = Σ_n Σ_rows G_n`, `dX_n = col2im(G_n Wᵀ)`. The patches are built again
 /// from `x` rather than kept from the forward pass.
@@ -153,6 +156,7 @@ pub fn backward<T: Real>(
     } else {
         (0..n.div_ceil(GROUP)).map(|_| None).collect()
     };
+    // ANCHOR: conv_fast_backward
     let partial: Vec<(Vec<T>, Vec<T>)> = dx_chunks
         .into_par_iter()
         .enumerate()
@@ -182,13 +186,14 @@ pub fn backward<T: Real>(
                     *d += channel.iter().fold(T::zero(), |s, &v| s + v);
                 }
                 if let Some(dxg) = dx_group.as_deref_mut() {
-                    gemm_strided(p, c, k, gv, wv, T::zero(), &mut cols, p);
+                    gemm_strided(p, c, k, gv, wv, T::zero(), &mut cols, p); // (5.2) and (5.3)
                     col2im(&cols, g, &mut dxg[i * g.in_len()..(i + 1) * g.in_len()]);
                 }
             }
             (dw, db)
         })
         .collect();
+    // ANCHOR_END: conv_fast_backward
     let mut dw = DMatrix::zeros(k, c);
     let mut db = DMatrix::zeros(1, c);
     for (pw, pb) in &partial {
@@ -203,4 +208,3 @@ pub fn backward<T: Real>(
     }
     Ok(ConvGrads { dx, dw, db })
 }
-// ANCHOR_END: conv_fast

@@ -24,6 +24,7 @@ pub struct FcGrads<T: Real> {
     pub dw: DMatrix<T>,
     pub db: DMatrix<T>,
 }
+// ANCHOR_END: fc
 
 /// `Y = X W + b`.
 pub fn forward<T: Real>(
@@ -42,6 +43,7 @@ pub fn forward<T: Real>(
             "X: N x D, W: D x M, b: 1 x M",
         ));
     }
+    // ANCHOR: fc_forward
     let mut y = x * w;
     for mut row in y.row_iter_mut() {
         row += b;
@@ -51,6 +53,7 @@ pub fn forward<T: Real>(
         w: w.clone(),
     };
     Ok((y, cache))
+    // ANCHOR_END: fc_forward
 }
 
 /// `dX = dY Wᵀ`, `dW = Xᵀ dY`, `db = Σ_rows dY`. `dY` must have the output's shape `N x M`.
@@ -67,10 +70,12 @@ pub fn backward<T: Real>(dy: &DMatrix<T>, cache: &FcCache<T>) -> Result<FcGrads<
             "dY: N x M for X: N x D, W: D x M",
         ));
     }
+    // ANCHOR: fc_backward
+    // (T.6)
     Ok(FcGrads {
         dx: dy * w.transpose(),
         dw: x.tr_mul(dy),
         db: DMatrix::from_row_slice(1, dy.ncols(), dy.row_sum().as_slice()),
     })
+    // ANCHOR_END: fc_backward
 }
-// ANCHOR_END: fc

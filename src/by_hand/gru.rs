@@ -248,12 +248,12 @@ impl<T: Real> Cell<T> for GruCell<T> {
         add_row(&mut za, &self.ba);
         let q_or_s = match (self.reset, prev) {
             (Reset::After, Some([hp])) => {
-                // One product for both: [h W_zh | h W_ah].
+                // One product for both: [h W_zh | h W_ah], (9.5).
                 let mut hw = DMatrix::zeros(n, 3 * h);
                 product(hp, false, &self.wh, false, T::zero(), &mut hw);
                 rz += &cols(&hw, 0, 2 * h);
                 add_row(&mut rz, &self.bz);
-                sigmoid_in_place(rz.as_mut_slice());
+                sigmoid_in_place(rz.as_mut_slice()); // (9.1)
                 let mut q = cols(&hw, 2 * h, h);
                 add_row(&mut q, &self.bah);
                 q
@@ -263,13 +263,15 @@ impl<T: Real> Cell<T> for GruCell<T> {
                     block_product(hp, &self.wh, 0, 2 * h, false, T::one(), &mut rz);
                 }
                 add_row(&mut rz, &self.bz);
-                sigmoid_in_place(rz.as_mut_slice());
+                sigmoid_in_place(rz.as_mut_slice()); // (9.1)
                 match self.reset {
                     Reset::After => DMatrix::from_fn(n, h, |_, j| self.bah[j]),
                     Reset::Before => DMatrix::zeros(n, h),
                 }
             }
         };
+        // ANCHOR_END: gru_step
+        // ANCHOR: gru_step_candidate
         let (r, z) = (cols(&rz, 0, h), cols(&rz, h, h));
         let q_or_s = match (self.reset, prev) {
             (Reset::Before, Some([hp])) => {
@@ -283,16 +285,16 @@ impl<T: Real> Cell<T> for GruCell<T> {
                 q_or_s
             }
         };
-        tanh_in_place(za.as_mut_slice());
+        tanh_in_place(za.as_mut_slice()); // (9.2) or (9.4)
         let a = za;
-        // h_t = (1 - z) ⊙ h_{t-1} + z ⊙ a
+        // h_t = (1 - z) ⊙ h_{t-1} + z ⊙ a, (9.3)
         let h_t = match prev {
             Some([hp]) => map3(hp, &z, &a, |hp, zk, ak| (T::one() - zk) * hp + zk * ak),
             _ => map2(&z, &a, |z, a| z * a),
         };
         (vec![h_t], GruCache { r, z, a, q_or_s })
     }
-    // ANCHOR_END: gru_step
+    // ANCHOR_END: gru_step_candidate
 
     // ANCHOR: gru_step_backward
     /// Returns the gradient of `x_t W_x`, `[δZ_rz | δZ_a]`: the layer forms `dW_x` and `dx` for all steps.
@@ -312,9 +314,9 @@ impl<T: Real> Cell<T> for GruCell<T> {
         let [dh] = <[DMatrix<T>; 1]>::try_from(d_states).expect("one state");
         let mut dproj = DMatrix::zeros(n, 3 * h);
         // Through h_t = (1 - z) h_{t-1} + z a: δZ_a first, into its block.
-        let dza = map3(&dh, &c.z, &c.a, |d, z, a| d * z * (one - a * a));
-        let dz = map3(&dh, &c.a, h_prev, |d, a, hp| d * (a - hp));
-        let mut dh_prev = map2(&dh, &c.z, |d, z| d * (one - z));
+        let dza = map3(&dh, &c.z, &c.a, |d, z, a| d * z * (one - a * a)); // (9.8)
+        let dz = map3(&dh, &c.a, h_prev, |d, a, hp| d * (a - hp)); // (9.7)
+        let mut dh_prev = map2(&dh, &c.z, |d, z| d * (one - z)); // (9.12), first term
         col_sums(&dza, &mut g.ba);
         // The candidate's recurrent term: what it sends to r, to h_{t-1} and to W_ah.
         let dq_or_ds = match self.reset {
@@ -323,13 +325,15 @@ impl<T: Real> Cell<T> for GruCell<T> {
                 block_product(&dza, &self.wh, 2 * h, h, true, T::zero(), &mut ds);
                 ds
             }
-            Reset::After => map2(&dza, &c.r, |d, r| d * r),
+            Reset::After => map2(&dza, &c.r, |d, r| d * r), // (9.10)
         };
         let dr = match self.reset {
-            Reset::Before => map2(&dq_or_ds, h_prev, |d, h| d * h),
-            Reset::After => map2(&dza, &c.q_or_s, |d, q| d * q),
+            Reset::Before => map2(&dq_or_ds, h_prev, |d, h| d * h), // (9.9)
+            Reset::After => map2(&dza, &c.q_or_s, |d, q| d * q),    // (9.10)
         };
-        // The gates.
+        // ANCHOR_END: gru_step_backward
+        // ANCHOR: gru_step_backward_gates
+        // The gates, (9.11).
         let (r, z) = (c.r.as_slice(), c.z.as_slice());
         {
             let (drz, da) = dproj.as_mut_slice().split_at_mut(2 * n * h);
@@ -355,7 +359,7 @@ impl<T: Real> Cell<T> for GruCell<T> {
                 }
             }
             Reset::Before => {
-                dh_prev += &map2(&dq_or_ds, &c.r, |d, r| d * r);
+                dh_prev += &map2(&dq_or_ds, &c.r, |d, r| d * r); // (9.9), to h_{t-1}
                 if prev.is_some() {
                     block_grad(h_prev, &drz, &mut g.wh, 0);
                     block_grad(&c.q_or_s, &dza, &mut g.wh, 2 * h);
@@ -365,7 +369,7 @@ impl<T: Real> Cell<T> for GruCell<T> {
         }
         (dproj, vec![dh_prev])
     }
-    // ANCHOR_END: gru_step_backward
+    // ANCHOR_END: gru_step_backward_gates
 
     fn input_weight(&self) -> Option<&DMatrix<T>> {
         Some(&self.wx)

@@ -41,11 +41,13 @@ fn winner<T: Real>(
     }
     best
 }
+// ANCHOR_END: pool_naive
 
 pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> Result<DMatrix<T>> {
     g.validate()?;
     let n = x.ncols();
     super::expect_shape("pool", "x: (C·H·W) x N", x, (g.in_len(), n))?;
+    // ANCHOR: pool_naive_forward
     let mut y = DMatrix::zeros(g.out_len(), n);
     let area = T::of(g.window() as f64);
     for img in 0..n {
@@ -53,7 +55,7 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> Result<DMat
             for oy in 0..g.out_h() {
                 for ox in 0..g.out_w() {
                     let v = match kind {
-                        Kind::Max => x.as_slice()[winner(x, g, img, ch, oy, ox)],
+                        Kind::Max => x.as_slice()[winner(x, g, img, ch, oy, ox)], // (4.3)
                         Kind::Avg => {
                             let mut s = T::zero();
                             for dy in 0..g.ph {
@@ -61,7 +63,7 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> Result<DMat
                                     s += x.as_slice()[g.source(img, ch, oy, ox, dy, dx)];
                                 }
                             }
-                            s / area
+                            s / area // (4.4)
                         }
                     };
                     y[((ch * g.out_h() + oy) * g.out_w() + ox, img)] = v;
@@ -70,6 +72,7 @@ pub fn forward<T: Real>(kind: Kind, x: &DMatrix<T>, g: &PoolGeom) -> Result<DMat
         }
     }
     Ok(y)
+    // ANCHOR_END: pool_naive_forward
 }
 
 pub fn backward<T: Real>(
@@ -87,6 +90,7 @@ pub fn backward<T: Real>(
         dy,
         (g.out_len(), n),
     )?;
+    // ANCHOR: pool_naive_backward
     let mut dx = DMatrix::zeros(g.in_len(), n);
     let area = T::of(g.window() as f64);
     for img in 0..n {
@@ -95,8 +99,9 @@ pub fn backward<T: Real>(
                 for ox in 0..g.out_w() {
                     let e = dy[((ch * g.out_h() + oy) * g.out_w() + ox, img)];
                     match kind {
-                        Kind::Max => dx.as_mut_slice()[winner(x, g, img, ch, oy, ox)] += e,
+                        Kind::Max => dx.as_mut_slice()[winner(x, g, img, ch, oy, ox)] += e, // (4.13)
                         Kind::Avg => {
+                            // (4.14)
                             for ddy in 0..g.ph {
                                 for ddx in 0..g.pw {
                                     dx.as_mut_slice()[g.source(img, ch, oy, ox, ddy, ddx)] +=
@@ -110,5 +115,5 @@ pub fn backward<T: Real>(
         }
     }
     Ok(dx)
+    // ANCHOR_END: pool_naive_backward
 }
-// ANCHOR_END: pool_naive

@@ -9,7 +9,6 @@ use crate::scalar::Real;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
-// ANCHOR: pool_fast
 /// Forward; for max pooling also the input index of every output's maximum (first maximum on a tie).
 /// Images are independent, so they are pooled on the threads of the rayon pool.
 #[allow(clippy::type_complexity)]
@@ -50,6 +49,7 @@ fn window_rows(
     (0..g.ph).map(move |dy| corner + dy * g.w)
 }
 
+// ANCHOR: pool_max
 fn max_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &mut [u32]) {
     let (oh, ow) = (g.out_h(), g.out_w());
     if (g.ph, g.pw, g.stride) == (2, 2, 2) {
@@ -76,6 +76,7 @@ fn max_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &
     }
 }
 
+// ANCHOR_END: pool_max
 /// The book's window (2x2, stride 2) without the general loops: the four candidates of an output are two
 /// pairs of neighbours in two rows, compared in the same order (first maximum on a tie).
 fn max_image_2x2<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &mut [u32]) {
@@ -152,6 +153,7 @@ pub fn backward<T: Real>(
             ),
         ));
     }
+    // ANCHOR: pool_scatter
     let mut dx = DMatrix::zeros(g.in_len(), n);
     let d = dx.as_mut_slice();
     match kind {
@@ -160,6 +162,7 @@ pub fn backward<T: Real>(
                 d[i as usize] += e;
             }
         }
+        // ANCHOR_END: pool_scatter
         Kind::Avg => {
             let inv_area = T::one() / T::of(g.window() as f64);
             let (oh, ow) = (g.out_h(), g.out_w());
@@ -187,4 +190,3 @@ pub fn backward<T: Real>(
     }
     Ok(dx)
 }
-// ANCHOR_END: pool_fast

@@ -189,7 +189,6 @@ fn step_input<T: Real>(
     }
 }
 
-// ANCHOR: layer
 /// One layer in one direction over `x: N x (T·D)`, from `init` (zeros when `None`): the outputs
 /// `N x (T·H)` and the cache for [`layer_backward`].
 pub fn layer_forward<T: Real, C: Cell<T>>(
@@ -225,6 +224,7 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
             ));
         }
     }
+    // ANCHOR: layer_forward
     let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
     let mut out = DMatrix::zeros(n, steps * hid);
     let mut states: Vec<Vec<DMatrix<T>>> = vec![Vec::new(); steps];
@@ -240,7 +240,7 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
             0 => init,
             _ => Some(&states[at(k - 1, steps, reverse)][..]),
         };
-        let (mut s, c) = cell.step(&x_t, prev);
+        let (mut s, c) = cell.step(&x_t, prev); // (7.1), one step
         for i in padded(lengths, t) {
             for (j, sj) in s.iter_mut().enumerate() {
                 match prev {
@@ -253,6 +253,7 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
         states[t] = s;
         caches[t] = Some(c);
     }
+    // ANCHOR_END: layer_forward
     let caches = caches
         .into_iter()
         .map(|c| c.expect("every step ran"))
@@ -304,6 +305,7 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
         cell: cell.zeros_like(),
         d_init: Vec::new(),
     };
+    // ANCHOR: layer_backward
     let mut d_projected = cache
         .projected
         .as_ref()
@@ -320,8 +322,9 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
         };
         let mut d_states = carry;
         let mut dh_t = dh.columns(t * hid, hid).into_owned();
-        dh_t += &d_states[0];
+        dh_t += &d_states[0]; // (7.4)
         d_states[0] = dh_t;
+        // ANCHOR_END: layer_backward
         // A padded row's states were copied from the step before: their gradients pass straight through.
         let skip = padded(cache.lengths.as_deref(), t);
         let through: Vec<Vec<DMatrix<T>>> = skip
@@ -337,6 +340,7 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
                     .collect()
             })
             .collect();
+        // ANCHOR: layer_backward_step
         let x_t = step_input(x, cache.projected.as_ref(), t, d);
         let (dx_t, d_prev) = cell.step_backward(
             &x_t,
@@ -351,6 +355,7 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
             None => g.dx.columns_mut(t * d, d).copy_from(&dx_t),
         }
         carry = d_prev;
+        // ANCHOR_END: layer_backward_step
         for (&i, rows) in skip.iter().zip(&through) {
             for (cj, r) in carry.iter_mut().zip(rows) {
                 let mut row = cj.row_mut(i);
@@ -386,7 +391,6 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
     g.d_init = carry;
     Ok(g)
 }
-// ANCHOR_END: layer
 
 /// How a bidirectional stack joins its two directions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -482,7 +486,6 @@ pub struct StackCache<T: Real, C: Cell<T>> {
 /// direction `d`.
 pub type StackInit<T> = Vec<Vec<Vec<DMatrix<T>>>>;
 
-// ANCHOR: stack
 /// A stack of layers over `x: N x (T·input)`; `cells[l][d]` is direction `d` (0 forward, 1 reverse) of layer
 /// `l`, each starting from `init[l][d]` when given (zeros otherwise). Returns the top outputs
 /// `N x (T·output)` and the cache for [`stack_backward`].
@@ -522,6 +525,7 @@ pub fn stack_forward_masked<T: Real, C: Cell<T>>(
         inputs: (0..spec.layers).map(|_| Vec::new()).collect(),
         layers: (0..spec.layers).map(|_| Vec::new()).collect(),
     };
+    // ANCHOR: stack_forward
     let mut run = |inp: DMatrix<T>, l: usize, d: usize| -> Result<DMatrix<T>> {
         let start = init.map(|i| &i[l][d][..]);
         let (h, c) = layer_forward_masked(&cells[l][d], &inp, start, lengths, d == 1)?;
@@ -552,6 +556,7 @@ pub fn stack_forward_masked<T: Real, C: Cell<T>>(
             join(tops, spec.hidden)
         }
     };
+    // ANCHOR_END: stack_forward
     Ok((out, cache))
 }
 
@@ -638,6 +643,7 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
         }
         None => Some(dx),
     };
+    // ANCHOR: stack_backward
     let dx = match spec.merge {
         Merge::PerLayer => {
             let mut dcur = dout.clone();
@@ -662,6 +668,7 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
             dx.expect("at least one direction")
         }
     };
+    // ANCHOR_END: stack_backward
     let (mut out_cells, mut out_init) = (Vec::new(), Vec::new());
     for layer in grads {
         let (mut c, mut i) = (Vec::new(), Vec::new());
@@ -679,4 +686,3 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
         init: out_init,
     })
 }
-// ANCHOR_END: stack

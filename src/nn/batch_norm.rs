@@ -35,7 +35,6 @@ pub enum BnImpl {
     Composed,
 }
 
-// ANCHOR: batch_norm
 #[derive(Clone, Debug)]
 pub struct BatchNorm {
     pub gamma: Var,
@@ -139,6 +138,7 @@ impl BatchNorm {
         }
     }
 
+    // ANCHOR: bn_train_rows
     fn train_rows<T: Real>(&self, tape: &mut Tape<T>, x: Var) -> Result<Var> {
         let (y, (mean, var)) = match self.imp {
             BnImpl::Fused => {
@@ -161,15 +161,15 @@ impl BatchNorm {
                 )
             }
             BnImpl::Composed => {
-                let mu = tape.mean_rows(x)?;
+                let mu = tape.mean_rows(x)?; // (6.1)
                 let xc = tape.sub(x, mu)?;
                 let sq = tape.mul(xc, xc)?;
-                let var = tape.mean_rows(sq)?;
+                let var = tape.mean_rows(sq)?; // (6.2)
                 let ve = tape.add_scalar(var, T::of(self.eps))?;
                 let inv_std = tape.pow(ve, T::of(-0.5))?;
-                let x_hat = tape.mul(xc, inv_std)?;
+                let x_hat = tape.mul(xc, inv_std)?; // (6.3)
                 let scaled = tape.mul(x_hat, self.gamma)?;
-                let y = tape.add(scaled, self.beta)?;
+                let y = tape.add(scaled, self.beta)?; // (6.4)
                 let stats = (
                     tape.value(mu)?.iter().copied().collect(),
                     tape.value(var)?.iter().copied().collect(),
@@ -181,6 +181,8 @@ impl BatchNorm {
         Ok(y)
     }
 
+    // ANCHOR_END: bn_train_rows
+    // ANCHOR: bn_running
     /// The running variance is the unbiased estimate over the `m` values that produced the statistic:
     /// `m = N` for the fully connected form, `N·H·W` for the convolutional one.
     fn update_running<T: Real>(&self, m: usize, (mean, var): &(Vec<T>, Vec<T>)) {
@@ -191,7 +193,7 @@ impl BatchNorm {
             self.running_var.borrow_mut(),
         );
         for (j, (mu, v)) in mean.iter().zip(var).enumerate() {
-            rm[j] = self.decay * rm[j] + (1.0 - self.decay) * mu.as_f64();
+            rm[j] = self.decay * rm[j] + (1.0 - self.decay) * mu.as_f64(); // (6.5)
             rv[j] = self.decay * rv[j] + (1.0 - self.decay) * v.as_f64() * unbias;
         }
     }
@@ -208,10 +210,10 @@ impl BatchNorm {
         let xc = tape.sub(x, mean)?;
         let x_hat = tape.mul(xc, inv_std)?;
         let scaled = tape.mul(x_hat, self.gamma)?;
-        tape.add(scaled, self.beta)
+        tape.add(scaled, self.beta) // (6.7)
     }
 }
-// ANCHOR_END: batch_norm
+// ANCHOR_END: bn_running
 
 impl Module for BatchNorm {
     fn named_params(&self) -> Vec<(String, Var)> {

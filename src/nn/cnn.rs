@@ -12,7 +12,6 @@ use crate::error::Result;
 use crate::layout::{ConvGeom, PoolGeom};
 use crate::rng::Rng;
 
-// ANCHOR: cnn
 #[derive(Clone, Debug)]
 pub struct Cnn {
     pub conv1: Conv2d,
@@ -26,6 +25,7 @@ pub struct Cnn {
 }
 
 impl Cnn {
+    // ANCHOR: cnn
     /// The book's network for 1 x 28 x 28 images, with the convolution and pooling implementation `imp`.
     pub fn book(tape: &mut Tape<f32>, imp: Impl, rng: &mut Rng) -> Result<Self> {
         Cnn::book_init(tape, imp, Init::He, rng)
@@ -57,6 +57,7 @@ impl Cnn {
             bn: None,
         })
     }
+    // ANCHOR_END: cnn
 
     /// Chapter 6's network: the book's CNN with batch normalization after each convolution.
     pub fn book_bn(tape: &mut Tape<f32>, imp: Impl, bn: BnImpl, rng: &mut Rng) -> Result<Self> {
@@ -93,6 +94,7 @@ impl Cnn {
         Ok(net)
     }
 
+    // ANCHOR: cnn_forward
     /// The feature maps after each conv + ReLU, for a batch in image layout `784 x N`.
     pub fn features(&self, tape: &mut Tape<f32>, images: Var) -> Result<[Var; 2]> {
         let mut h = self.conv1.forward(tape, images)?;
@@ -122,12 +124,12 @@ impl Classifier for Cnn {
         let h = tape.relu(h)?;
         self.fc2.forward(tape, h)
     }
+    // ANCHOR_END: cnn_forward
 
     fn l2_params(&self) -> Vec<Var> {
         vec![self.conv1.w, self.conv2.w, self.fc1.w, self.fc2.w]
     }
 }
-// ANCHOR_END: cnn
 
 /// `conv1.weight`, `conv1.bias`, `conv2.*`, `fc1.*`, `fc2.*`, then `bn1.gamma`, `bn1.beta`, `bn2.*`.
 impl Module for Cnn {

@@ -20,6 +20,7 @@ pub struct Embedding {
     /// A frozen table is a constant of every step: no gradient, no update.
     pub trainable: bool,
 }
+// ANCHOR_END: embedding
 
 impl Embedding {
     /// From a given table (GloVe vectors, say), trainable or frozen.
@@ -54,6 +55,7 @@ impl Embedding {
                 format!("token id {bad} is outside the vocabulary of {}", self.vocab),
             ));
         }
+        // ANCHOR: embedding_forward
         let (v, d) = (self.vocab, self.dim);
         if !self.trainable {
             // A constant of the step, read straight from the table: no node to differentiate.
@@ -74,10 +76,11 @@ impl Embedding {
                 index.extend(ids.iter().map(|s| (s[t] as usize + j * v) as u32));
             }
         }
+        // (9.18) as a gather; its backward, the scatter-add, is (9.19).
         tape.gather(self.table, Arc::new(index), n, steps * d)
+        // ANCHOR_END: embedding_forward
     }
 }
-// ANCHOR_END: embedding
 
 impl Module for Embedding {
     /// A frozen table is not a parameter: optimizers and checkpoints of trained weights leave it out.

@@ -35,6 +35,7 @@ pub struct Mlp {
     /// Batch normalization before each hidden activation (chapter 6), or empty.
     pub bn: Vec<BatchNorm>,
 }
+// ANCHOR_END: mlp
 
 impl Mlp {
     /// `sizes = [input, hidden…, output]`: one layer between each consecutive pair.
@@ -85,6 +86,7 @@ impl Mlp {
         self.run(tape, x, None)
     }
 
+    // ANCHOR: mlp_run
     /// The forward pass; `pre`, when given, collects each hidden layer's input to its activation.
     fn run<T: Real>(
         &self,
@@ -99,7 +101,7 @@ impl Mlp {
         }
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(tape, h)?;
+            h = layer.forward(tape, h)?; // (3.1): Z = H W + 1 b
             if i + 1 < self.layers.len() {
                 if let Some(bn) = self.bn.get(i) {
                     h = bn.forward(tape, h)?;
@@ -107,18 +109,18 @@ impl Mlp {
                 if let Some(pre) = pre.as_deref_mut() {
                     pre.push(h);
                 }
-                h = self.activation.apply(tape, h)?;
+                h = self.activation.apply(tape, h)?; // (3.1): A = f(Z)
             }
         }
         Ok(h)
     }
+    // ANCHOR_END: mlp_run
 
     /// The weight matrices (not the biases): what L2 regularisation penalises.
     pub fn weights(&self) -> Vec<Var> {
         self.layers.iter().map(|l| l.w).collect()
     }
 }
-// ANCHOR_END: mlp
 
 /// `layer0.weight`, `layer0.bias`, …, then `bn0.gamma`, `bn0.beta`, … (buffers `bn0.running_mean`, …).
 impl Module for Mlp {

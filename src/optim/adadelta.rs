@@ -19,6 +19,7 @@ pub struct AdaDelta<T: Real> {
     avg_sq_grad: Slots<T>,
     avg_sq_step: Slots<T>,
 }
+// ANCHOR_END: adadelta
 
 impl<T: Real> AdaDelta<T> {
     pub fn new() -> Self {
@@ -37,6 +38,7 @@ impl<T: Real> Default for AdaDelta<T> {
     }
 }
 
+// ANCHOR: adadelta_step
 impl<T: Real> Optimizer<T> for AdaDelta<T> {
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
         let (rho, eps) = (T::of(self.rho), T::of(self.eps));
@@ -49,7 +51,7 @@ impl<T: Real> Optimizer<T> for AdaDelta<T> {
             for (((w, &gi), egi), edi) in w.iter_mut().zip(g).zip(eg.iter_mut()).zip(ed.iter_mut())
             {
                 *egi = rho * *egi + one_rho * gi * gi;
-                let delta = -((*edi + eps).sqrt() / (*egi + eps).sqrt()) * gi;
+                let delta = -((*edi + eps).sqrt() / (*egi + eps).sqrt()) * gi; // (5.18)
                 *edi = rho * *edi + one_rho * delta * delta;
                 *w += delta;
             }
@@ -59,6 +61,7 @@ impl<T: Real> Optimizer<T> for AdaDelta<T> {
         1.0
     }
     fn set_lr(&mut self, _lr: f64) {}
+    // ANCHOR_END: adadelta_step
     fn slots(&mut self) -> Vec<(&'static str, &mut Slots<T>)> {
         vec![
             ("avg_sq_grad", &mut self.avg_sq_grad),
@@ -66,4 +69,3 @@ impl<T: Real> Optimizer<T> for AdaDelta<T> {
         ]
     }
 }
-// ANCHOR_END: adadelta

@@ -24,6 +24,7 @@ pub struct Adam<T: Real> {
     m: Slots<T>,
     v: Slots<T>,
 }
+// ANCHOR_END: adam
 
 impl<T: Real> Adam<T> {
     /// The paper's defaults: β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
@@ -45,6 +46,7 @@ impl<T: Real> Adam<T> {
     }
 }
 
+// ANCHOR: adam_step
 impl<T: Real> Optimizer<T> for Adam<T> {
     fn step(&mut self, tape: &mut Tape<T>, grads: &mut Grads<T>, params: &[Var]) -> Result<()> {
         self.t += 1;
@@ -68,11 +70,12 @@ impl<T: Real> Optimizer<T> for Adam<T> {
                 {
                     *mi = b1 * *mi + one_b1 * gi;
                     *vi = b2 * *vi + one_b2 * gi * gi;
-                    *w -= step * *mi / (vi.sqrt() + eps);
+                    *w -= step * *mi / (vi.sqrt() + eps); // (5.19)
                 }
             },
         )
     }
+    // ANCHOR_END: adam_step
     fn lr(&self) -> f64 {
         self.lr
     }
@@ -89,4 +92,3 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         self.t = steps.min(i32::MAX as u64) as i32;
     }
 }
-// ANCHOR_END: adam

@@ -15,7 +15,7 @@ pub fn by_value<T: Real>(grads: &mut Grads<T>, params: &[Var], c: f64) -> Result
     let c = T::of(c);
     for &p in params {
         if let Some(g) = grads.get_mut(p) {
-            g.apply(|v| *v = v.clamp(-c, c));
+            g.apply(|v| *v = v.clamp(-c, c)); // (5.22), by value
         }
     }
     Ok(())
@@ -30,6 +30,7 @@ pub fn global_norm<T: Real>(grads: &Grads<T>, params: &[Var]) -> f64 {
         .sum::<f64>()
         .sqrt()
 }
+// ANCHOR_END: clip
 
 /// If the global norm `‖g‖ = √(Σ over all parameters of Σ g²)` exceeds `max_norm`, scale every gradient by
 /// `max_norm / ‖g‖`: the direction is kept and only the length is limited. Returns the norm before clipping.
@@ -57,8 +58,9 @@ pub fn by_global_norm<T: Real>(grads: &mut Grads<T>, params: &[Var], max_norm: f
         // Every entry is finite and only the sum of squares overflowed: measure in units of the largest entry.
         norm = scaled_norm(grads, params);
     }
+    // ANCHOR: clip_norm
     if norm > max_norm {
-        let s = T::of(max_norm / norm);
+        let s = T::of(max_norm / norm); // (5.22), by global norm
         for &p in params {
             if let Some(g) = grads.get_mut(p) {
                 *g *= s;
@@ -66,8 +68,8 @@ pub fn by_global_norm<T: Real>(grads: &mut Grads<T>, params: &[Var], max_norm: f
         }
     }
     Ok(norm)
+    // ANCHOR_END: clip_norm
 }
-// ANCHOR_END: clip
 
 fn scaled_norm<T: Real>(grads: &Grads<T>, params: &[Var]) -> f64 {
     let entries = || {

@@ -13,7 +13,6 @@ pub enum Broadcast {
     Row,
 }
 
-// ANCHOR: binary
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Add,
@@ -32,6 +31,7 @@ impl Kind {
         }
     }
 
+    // ANCHOR: binary_kind
     /// The forward value `f(a, b)`.
     fn f<T: Real>(self, a: T, b: T) -> T {
         match self {
@@ -51,6 +51,7 @@ impl Kind {
             Kind::Div => (T::one() / b, -a / (b * b)),
         }
     }
+    // ANCHOR_END: binary_kind
 }
 
 struct Binary {
@@ -109,6 +110,7 @@ impl<T: Real> Op<T> for Binary {
         g: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
+        // ANCHOR: binary_backward
         let (a, b) = (x[0], x[1]);
         let mut da = needs[0].then(|| DMatrix::zeros(a.nrows(), a.ncols()));
         let mut db = needs[1].then(|| DMatrix::zeros(b.nrows(), b.ncols()));
@@ -124,12 +126,13 @@ impl<T: Real> Op<T> for Binary {
             if let Some(da) = da.as_mut() {
                 let dc = &mut da.as_mut_slice()[col.clone()];
                 for (i, (d, (&x, &gi))) in dc.iter_mut().zip(ac.iter().zip(gc)).enumerate() {
-                    *d = gi * self.kind.df(x, b_at(i)).0;
+                    *d = gi * self.kind.df(x, b_at(i)).0; // (T.1)
                 }
             }
             if let Some(db) = db.as_mut() {
                 let terms = ac.iter().zip(gc).enumerate();
                 match self.broadcast {
+                    // (T.1): a broadcast row was used once per row, so its gradient sums over them.
                     Broadcast::Row => {
                         db[(0, j)] = terms.fold(T::zero(), |s, (i, (&x, &gi))| {
                             s + gi * self.kind.df(x, b_at(i)).1
@@ -145,9 +148,9 @@ impl<T: Real> Op<T> for Binary {
             }
         }
         vec![da, db]
+        // ANCHOR_END: binary_backward
     }
 }
-// ANCHOR_END: binary
 
 impl<T: Real> Tape<T> {
     /// `a + b`, elementwise; `b` may be a `1 x cols` row added to every row (a bias).

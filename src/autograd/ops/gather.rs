@@ -27,6 +27,7 @@ impl<T: Real> Tape<T> {
         rows: usize,
         cols: usize,
     ) -> Result<Var> {
+        // ANCHOR_END: gather
         let va = self.get(a, "gather")?;
         if index.len() != rows * cols {
             return Err(Error::shape(
@@ -44,6 +45,7 @@ impl<T: Real> Tape<T> {
                 ),
             ));
         }
+        // ANCHOR: gather_body
         let src = va.as_slice();
         let out = DMatrix::from_iterator(
             rows,
@@ -75,10 +77,10 @@ impl<T: Real> Op<T> for Gather {
         let d = da.as_mut_slice();
         for (&i, &gk) in self.index.iter().zip(g.as_slice()) {
             if i != ZERO {
-                d[i as usize] += gk;
+                d[i as usize] += gk; // the scatter-add
             }
         }
         vec![Some(da)]
     }
 }
-// ANCHOR_END: gather
+// ANCHOR_END: gather_body

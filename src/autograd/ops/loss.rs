@@ -65,6 +65,7 @@ impl<T: Real> Tape<T> {
     ///
     /// Backward: `dz = g (P - Y) / N` with `Y` the one-hot labels.
     pub fn softmax_cross_entropy(&mut self, logits: Var, labels: &[usize]) -> Result<Var> {
+        // ANCHOR_END: softmax_cross_entropy
         const OP: &str = "softmax_cross_entropy";
         let z = self.get(logits, OP)?;
         let (n, k) = z.shape();
@@ -83,12 +84,13 @@ impl<T: Real> Tape<T> {
                 classes: k,
             });
         }
+        // ANCHOR: softmax_cross_entropy_body
         let mut loss = T::zero();
         for (i, &y) in labels.iter().enumerate() {
             let row = z.row(i);
             let m = row.max();
             let lse = m + row.map(|v| (v - m).exp()).sum().ln();
-            loss += lse - z[(i, y)];
+            loss += lse - z[(i, y)]; // (T.2)
         }
         let loss = loss / T::of(n as f64);
         let probs = softmax_rows(z);
@@ -116,11 +118,11 @@ impl<T: Real> Op<T> for SoftmaxCrossEntropy<T> {
         for (i, &y) in self.labels.iter().enumerate() {
             dz[(i, y)] -= T::one();
         }
-        dz *= g[(0, 0)] / T::of(n as f64);
+        dz *= g[(0, 0)] / T::of(n as f64); // (T.3), times the incoming g
         vec![Some(dz)]
     }
 }
-// ANCHOR_END: softmax_cross_entropy
+// ANCHOR_END: softmax_cross_entropy_body
 
 // ANCHOR: mse
 struct Mse;

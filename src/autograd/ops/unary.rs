@@ -136,7 +136,7 @@ impl<T: Real> Elementwise<T> for Tanh {
     fn f(&self, x: T) -> T {
         x.tanh()
     }
-    /// tanh' = 1 - tanh²
+    /// tanh' = 1 - tanh², (3.8)
     fn df(&self, _x: T, y: T) -> T {
         T::one() - y * y
     }
@@ -154,12 +154,14 @@ impl<T: Real> Elementwise<T> for Sigmoid {
             e / (T::one() + e)
         }
     }
-    /// σ' = σ (1 - σ)
+    /// σ' = σ (1 - σ), (3.6)
     fn df(&self, _x: T, y: T) -> T {
         y * (T::one() - y)
     }
 }
+// ANCHOR_END: activations
 
+// ANCHOR: activations_relu
 struct Relu;
 impl<T: Real> Elementwise<T> for Relu {
     const NAME: &'static str = "relu";
@@ -170,7 +172,7 @@ impl<T: Real> Elementwise<T> for Relu {
             T::zero()
         }
     }
-    /// 1 for x > 0, else 0 (the subgradient at 0 is taken as 0).
+    /// 1 for x > 0, else 0 (the subgradient at 0 is taken as 0), (3.9).
     fn df(&self, x: T, _y: T) -> T {
         if x > T::zero() {
             T::one()
@@ -190,6 +192,7 @@ impl<T: Real> Elementwise<T> for LeakyRelu<T> {
             self.0 * x
         }
     }
+    /// (3.10)
     fn df(&self, x: T, _y: T) -> T {
         if x > T::zero() {
             T::one()
@@ -198,7 +201,7 @@ impl<T: Real> Elementwise<T> for LeakyRelu<T> {
         }
     }
 }
-// ANCHOR_END: activations
+// ANCHOR_END: activations_relu
 
 impl<T: Real> Tape<T> {
     /// `-x`.
