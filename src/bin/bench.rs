@@ -1,6 +1,6 @@
 //! `cargo run --release --bin bench`: time one training step (forward, loss, backward, optimizer update) of
 //! each workload after warm-up, and print one JSON line per workload and batch, with the field names of the
-//! PyTorch script in `../shared/bench/` so the two outputs line up. Also `conv2`: the book's second
+//! PyTorch script `bench/torch_bench.py` so the two outputs line up. Also `conv2`: the book's second
 //! convolution (32 → 64 channels, 5x5, 14x14, same padding) forward and backward, naive against fast.
 //! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3), `tape` (10,000 recorded 1x1 ops and their backward: the
 //! tape's own cost per op), `lstm` (W4: 2 stacked LSTM(64) over 30 steps of 4 features, a linear head on the last
