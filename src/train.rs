@@ -394,6 +394,34 @@ impl Control {
         }
     }
 
+    /// [`train_loop_saving`] with this run's saving (the model as `saved` writes it, the caller's state from
+    /// `run_state`), or, when only evaluating, no step at all: the report of the resumed run.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    pub fn train_loop<B>(
+        &self,
+        tape: &mut Tape<f32>,
+        model: &dyn Module,
+        saved: &dyn Module,
+        opt: &mut dyn Optimizer<f32>,
+        batches: impl IntoIterator<Item = (usize, B)>,
+        cfg: &LoopConfig,
+        forward: &mut dyn FnMut(&mut Tape<f32>, &B) -> Result<Forward>,
+        after: &mut dyn FnMut(&Progress, &B, &Forward, &mut Tape<f32>) -> Result<()>,
+        run_state: &dyn Fn() -> RunState,
+    ) -> Result<LoopReport> {
+        if self.eval_only {
+            let r = cfg.resume.unwrap_or_default();
+            return Ok(LoopReport {
+                steps: r.steps,
+                max_grad_norm: r.max_grad_norm,
+            });
+        }
+        let mut save = |s: &LoopState, tape: &mut Tape<f32>, opt: &mut dyn Optimizer<f32>| {
+            self.save(s, tape, saved, opt, run_state())
+        };
+        train_loop_saving(tape, model, opt, batches, cfg, forward, after, &mut save)
+    }
+
     /// Write the run's checkpoint, when saving.
     pub fn save(
         &self,
@@ -614,18 +642,16 @@ pub fn fit<M: Classifier>(
         }
         Ok(())
     };
-    let mut save = |s: &LoopState, tape: &mut Tape<f32>, opt: &mut dyn Optimizer<f32>| {
-        ctl.save(s, tape, model, opt, state.borrow().to_run_state())
-    };
-    let run = train_loop_saving(
+    let run = ctl.train_loop(
         tape,
+        model,
         model,
         opt,
         batches,
         &lc,
         &mut forward,
         &mut after,
-        &mut save,
+        &|| state.borrow().to_run_state(),
     )?;
     let curve = state.into_inner().curve;
     let last = curve.last().expect("the last step always evaluates");

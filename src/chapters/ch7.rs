@@ -14,9 +14,7 @@ use crate::nn::rnn::{Rnn, RnnImpl, RnnInit};
 use crate::nn::{Init, Linear, Module};
 use crate::optim::{Adam, Schedule, Sgd};
 use crate::rng::seeded;
-use crate::train::{
-    train_loop, train_loop_saving, Control, Forward, LoopConfig, LoopReport, LoopState, Progress,
-};
+use crate::train::{train_loop, Control, Forward, LoopConfig, Progress};
 use nalgebra::DMatrix;
 use std::cell::RefCell;
 use std::time::Instant;
@@ -273,28 +271,17 @@ pub fn run_with(
         }
         Ok(())
     };
-    let mut save =
-        |ls: &LoopState, tape: &mut Tape<f32>, opt: &mut dyn crate::optim::Optimizer<f32>| {
-            control.save(ls, tape, &model, opt, state.borrow().to_run_state())
-        };
-    let run = if control.eval_only {
-        let r = resume.unwrap_or_default();
-        LoopReport {
-            steps: r.steps,
-            max_grad_norm: r.max_grad_norm,
-        }
-    } else {
-        train_loop_saving(
-            &mut tape,
-            &model,
-            &mut opt,
-            batches,
-            &cfg,
-            &mut forward,
-            &mut after,
-            &mut save,
-        )?
-    };
+    let run = control.train_loop(
+        &mut tape,
+        &model,
+        &model,
+        &mut opt,
+        batches,
+        &cfg,
+        &mut forward,
+        &mut after,
+        &|| state.borrow().to_run_state(),
+    )?;
     let curve = state.into_inner().curve;
     let (step, max_norm) = (run.steps, run.max_grad_norm);
     let test_mse = mse(&mut tape, &model, &test)?;

@@ -23,10 +23,7 @@ use crate::nn::recurrent::RecImpl;
 use crate::nn::{Init, Linear, Module};
 use crate::optim::{Adam, Schedule};
 use crate::rng::seeded;
-use crate::train::{
-    count_correct, train_loop_saving, Checkpoint, Control, Forward, LoopConfig, LoopReport,
-    LoopState, Progress, RunState,
-};
+use crate::train::{count_correct, Checkpoint, Control, Forward, LoopConfig, Progress, RunState};
 use nalgebra::DMatrix;
 use std::cell::RefCell;
 use std::time::Instant;
@@ -468,28 +465,17 @@ pub fn run_with(
         },
         resume,
     );
-    let mut save =
-        |ls: &LoopState, tape: &mut Tape<f32>, opt: &mut dyn crate::optim::Optimizer<f32>| {
-            control.save(ls, tape, &saved, opt, state.borrow().to_run_state())
-        };
-    let run = if control.eval_only {
-        let r = resume.unwrap_or_default();
-        LoopReport {
-            steps: r.steps,
-            max_grad_norm: r.max_grad_norm,
-        }
-    } else {
-        train_loop_saving(
-            &mut tape,
-            &model,
-            &mut opt,
-            batches,
-            &cfg,
-            &mut forward,
-            &mut after,
-            &mut save,
-        )?
-    };
+    let run = control.train_loop(
+        &mut tape,
+        &model,
+        &saved,
+        &mut opt,
+        batches,
+        &cfg,
+        &mut forward,
+        &mut after,
+        &|| state.borrow().to_run_state(),
+    )?;
     let curve = state.into_inner().curve;
     let (_, val_acc) = evaluate(&mut tape, &model, &corpus.val)?;
     let (test_loss, test_acc) = evaluate(&mut tape, &model, &corpus.test)?;
