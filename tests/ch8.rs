@@ -142,3 +142,16 @@ fn settings_that_cannot_work_are_refused_before_training() {
     let e = run(&index(12), &small(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("span holds no whole window"), "{e}");
 }
+
+#[test]
+fn a_batch_larger_than_the_training_windows_is_refused() {
+    let s = Settings {
+        batch: 100_000,
+        ..small()
+    };
+    let e = run(&index(400), &s, &mut |_| {}).err().expect("refused");
+    assert!(
+        e.to_string().contains("batch of 100000 is larger than the"),
+        "{e}"
+    );
+}

@@ -427,6 +427,12 @@ fn fold(
     let model = Forecaster::new(&mut tape, s)?;
     let mut rng = seeded(s.seed + 1);
     let n = train.starts.len();
+    if s.batch > n {
+        return Err(Error::Config(format!(
+            "ch8: the batch of {} is larger than the {n} training windows",
+            s.batch
+        )));
+    }
     let total_steps = s.epochs * n.div_ceil(s.batch);
     let tr = &train;
     let batches = (0..s.epochs).flat_map(|epoch| {
