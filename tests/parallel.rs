@@ -71,3 +71,80 @@ fn the_fast_convolution_gives_the_same_bits_on_any_number_of_threads() {
     let two = on_threads(2, run);
     assert_eq!(one, two);
 }
+
+#[test]
+fn the_lstm_sweeps_its_rows_in_groups_without_changing_a_bit() {
+    use zerodl::by_hand::lstm::LstmCell;
+    use zerodl::by_hand::recurrent::{stack_backward, stack_forward_masked, Merge, StackSpec};
+    let (d, h, steps) = (3, 5, 6);
+    // Batches below one group's minimum (7), exactly two groups (16, 32), and ragged cuts (33, 50).
+    for (case, &n) in [7usize, 16, 32, 33, 50].iter().enumerate() {
+        for bidirectional in [false, true] {
+            let spec = StackSpec {
+                input: d,
+                hidden: h,
+                layers: 2,
+                bidirectional,
+                merge: Merge::PerLayer,
+            };
+            let seed = 100 * case as u64 + u64::from(bidirectional);
+            let cells: Vec<Vec<LstmCell<f32>>> = (0..spec.layers)
+                .map(|l| {
+                    (0..spec.directions())
+                        .map(|dir| {
+                            let s = seed + 10 * l as u64 + dir as u64;
+                            LstmCell {
+                                wx: random(spec.layer_input(l), 4 * h, s),
+                                wh: random(h, 4 * h, s + 1000),
+                                b: random(1, 4 * h, s + 2000),
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let init: Vec<Vec<Vec<DMatrix<f32>>>> = (0..spec.layers)
+                .map(|l| {
+                    (0..spec.directions())
+                        .map(|dir| {
+                            let s = seed + 3000 + 10 * l as u64 + dir as u64;
+                            vec![random(n, h, s), random(n, h, s + 1)]
+                        })
+                        .collect()
+                })
+                .collect();
+            let x = random(n, steps * d, seed + 4000);
+            let dout = random(n, steps * spec.output(), seed + 5000);
+            // Padded rows too: every third row stops early.
+            let lengths: Vec<usize> = (0..n)
+                .map(|i| if i % 3 == 0 { 1 + i % steps } else { steps })
+                .collect();
+            let run = || {
+                let (out, cache) =
+                    stack_forward_masked(&spec, &cells, &x, Some(&init), Some(&lengths)).unwrap();
+                let g = stack_backward(&spec, &cells, &cache, &dout).unwrap();
+                let mut all = vec![out, g.dx];
+                for (cl, il) in g.cells.iter().zip(&g.init) {
+                    for (c, i) in cl.iter().zip(il) {
+                        all.extend([c.wx.clone(), c.wh.clone(), c.b.clone()]);
+                        all.extend(i.iter().cloned());
+                    }
+                }
+                all
+            };
+            let one = on_threads(1, run);
+            for threads in [2, 3] {
+                let many = on_threads(threads, run);
+                for (k, (a, b)) in one.iter().zip(&many).enumerate() {
+                    let same = a
+                        .iter()
+                        .zip(b.iter())
+                        .all(|(p, q)| p.to_bits() == q.to_bits());
+                    assert!(
+                        same && a.shape() == b.shape(),
+                        "batch {n}, bidirectional {bidirectional}, {threads} threads: result {k} differs"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -108,7 +108,7 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         _states: &[DMatrix<T>],
         cache: &LstmCache<T>,
         d_states: Vec<DMatrix<T>>,
-        grads: &mut Self,
+        _grads: &mut Self,
     ) -> (DMatrix<T>, Vec<DMatrix<T>>) {
         let (n, h) = (xw_t.nrows(), self.hidden());
         let nh = n * h;
@@ -135,10 +135,7 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         for ((p, &d), &fk) in dc_prev.as_mut_slice().iter_mut().zip(dc.as_slice()).zip(f) {
             *p = d * fk;
         }
-        // dW_h is formed by the layer after the sweep (see `recurrent_weight_grad`).
-        for (j, col) in dz.column_iter().enumerate() {
-            grads.b[j] += col.sum();
-        }
+        // dW_h and db are formed by the layer after the sweep (see `recurrent_weight_grad` and `bias_grad`).
         let mut dh_prev = DMatrix::zeros(n, h);
         product(&dz, false, &self.wh, true, T::zero(), &mut dh_prev);
         // δZ is also the gradient of `x_t W_x`: the layer turns it into dW_x and dx_t for all steps at once.
@@ -156,6 +153,10 @@ impl<T: Real> Cell<T> for LstmCell<T> {
 
     fn recurrent_weight_grad<'a>(&self, grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
         Some(&mut grads.wh)
+    }
+
+    fn bias_grad<'a>(&self, grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
+        Some(&mut grads.b)
     }
 
     fn zeros_like(&self) -> Self {

@@ -15,12 +15,14 @@
 use crate::error::{Error, Result};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
+use std::borrow::Cow;
+use std::ops::Range;
 
 // ANCHOR: cell_trait
 /// One direction of one layer, with its weights. `Self` doubles as the gradient of those weights.
-pub trait Cell<T: Real>: Clone {
+pub trait Cell<T: Real>: Clone + Send + Sync {
     /// What one step keeps for its backward pass, besides its input and its states.
-    type Cache;
+    type Cache: Send + Sync;
 
     /// Features per step it reads (`D`) and state size (`H`).
     fn input(&self) -> usize;
@@ -74,6 +76,13 @@ pub trait Cell<T: Real>: Clone {
         None
     }
 
+    /// For a cell with [`Cell::input_weight`] whose step also adds a bias `b` to that same pre-activation:
+    /// where `db` accumulates. The layer then forms `db = Σ_t Σ_rows δ_t` after the sweep, and the step leaves
+    /// `b`'s gradient alone.
+    fn bias_grad<'a>(&self, _grads: &'a mut Self) -> Option<&'a mut DMatrix<T>> {
+        None
+    }
+
     /// Zeros shaped like the weights: where gradients accumulate.
     fn zeros_like(&self) -> Self;
 
@@ -122,15 +131,29 @@ pub fn check_layer<T: Real, C: Cell<T>>(
     Ok(x.ncols() / d)
 }
 
-/// What a layer's forward pass keeps: every step's states and cache, by step `t`, and the initial states.
+/// What a layer's forward pass keeps: every step's states, by step `t`, every step's cache, and the initial
+/// states.
 pub struct LayerCache<T: Real, C: Cell<T>> {
     pub states: Vec<Vec<DMatrix<T>>>,
+    /// By group, then by step: entry `g·T + t` is step `t` of the rows `groups[g]`.
     pub caches: Vec<C::Cache>,
     pub init: Option<Vec<DMatrix<T>>>,
     /// `x_t W_x` of every step, stacked (`(T·N) x G`, rows `t·N ..`), for cells that hand the layer `W_x`.
     pub projected: Option<DMatrix<T>>,
     /// Each row's sequence length, when the batch is padded (see [`layer_forward_masked`]).
     pub lengths: Option<Vec<usize>>,
+    /// The groups of rows that swept through time side by side (see [`row_groups`]); empty: all rows at once.
+    pub groups: Vec<Range<usize>>,
+}
+
+impl<T: Real, C: Cell<T>> LayerCache<T, C> {
+    fn groups(&self, n: usize) -> Vec<Range<usize>> {
+        if self.groups.is_empty() {
+            std::iter::once(0..n).collect()
+        } else {
+            self.groups.clone()
+        }
+    }
 }
 
 /// Rows of step `t` that are padding: `t ≥ lengths[i]`.
@@ -156,36 +179,102 @@ fn stack_steps<T: Real>(x: &DMatrix<T>, steps: usize, d: usize) -> DMatrix<T> {
     out
 }
 
-/// Rows `t·n .. (t+1)·n` of `p` (each column's run is contiguous).
-fn row_block<T: Real>(p: &DMatrix<T>, t: usize, n: usize) -> DMatrix<T> {
+/// Rows `first .. first + count` of `p` (each column's run is contiguous).
+fn row_block<T: Real>(p: &DMatrix<T>, first: usize, count: usize) -> DMatrix<T> {
     let (rows, cols) = p.shape();
-    let mut out = DMatrix::zeros(n, cols);
+    let mut out = DMatrix::zeros(count, cols);
     let (src, dst) = (p.as_slice(), out.as_mut_slice());
     for j in 0..cols {
-        dst[j * n..(j + 1) * n].copy_from_slice(&src[j * rows + t * n..j * rows + (t + 1) * n]);
+        let from = j * rows + first;
+        dst[j * count..(j + 1) * count].copy_from_slice(&src[from..from + count]);
     }
     out
 }
 
-/// The inverse of [`row_block`]: write `b` into rows `t·n ..` of `p`.
-fn set_row_block<T: Real>(p: &mut DMatrix<T>, t: usize, b: &DMatrix<T>) {
-    let (rows, n) = (p.nrows(), b.nrows());
+/// The inverse of [`row_block`]: write `b` into rows `first ..` of `p`.
+fn set_row_block<T: Real>(p: &mut DMatrix<T>, first: usize, b: &DMatrix<T>) {
+    let (rows, count) = (p.nrows(), b.nrows());
     let (src, dst) = (b.as_slice(), p.as_mut_slice());
     for j in 0..b.ncols() {
-        dst[j * rows + t * n..j * rows + (t + 1) * n].copy_from_slice(&src[j * n..(j + 1) * n]);
+        let to = j * rows + first;
+        dst[to..to + count].copy_from_slice(&src[j * count..(j + 1) * count]);
     }
 }
 
-/// What step `t` reads: `x_t`, or its rows of the stacked input product.
+/// What step `t` reads for the batch rows `rows`: their `x_t`, or their rows of the stacked input product.
 fn step_input<T: Real>(
     x: &DMatrix<T>,
     projected: Option<&DMatrix<T>>,
     t: usize,
     d: usize,
+    rows: &Range<usize>,
 ) -> DMatrix<T> {
     match projected {
-        Some(p) => row_block(p, t, x.nrows()),
-        None => x.columns(t * d, d).into_owned(),
+        Some(p) => row_block(p, t * x.nrows() + rows.start, rows.len()),
+        None => x.view((rows.start, t * d), (rows.len(), d)).into_owned(),
+    }
+}
+
+/// Rows a sweep through time gives each thread at least: below it, handing a group out costs more than the
+/// group's products save.
+const MIN_GROUP_ROWS: usize = 8;
+
+/// The groups of batch rows that sweep through time side by side, one per thread of the rayon pool.
+///
+/// The rows of a batch never meet in a step: every product and activation of row `i` reads only row `i`
+/// (matrixmultiply computes each entry of a product by the same operations however many rows it has). What
+/// a sweep adds over rows are the weight gradients, so a cell whose step backward adds none (all three of
+/// [`Cell::input_weight_grad`], [`Cell::recurrent_weight_grad`] and [`Cell::bias_grad`] are formed by the
+/// layer after the sweep, in one fixed order) can sweep its rows in groups and give the same numbers, to the
+/// bit, for any number of groups, hence of threads. Other cells sweep all rows at once.
+fn row_groups<T: Real, C: Cell<T>>(cell: &C, n: usize) -> Vec<Range<usize>> {
+    let mut probe = cell.zeros_like();
+    let after_sweep = cell.input_weight_grad(&mut probe).is_some()
+        && cell.recurrent_weight_grad(&mut probe).is_some()
+        && cell.bias_grad(&mut probe).is_some();
+    let count = rayon::current_num_threads().min(n / MIN_GROUP_ROWS);
+    if !after_sweep || count < 2 {
+        return Vec::new();
+    }
+    // Whole micro-kernel tiles (8 rows) per group where the batch allows.
+    let size = n.div_ceil(count).next_multiple_of(MIN_GROUP_ROWS);
+    (0..n).step_by(size).map(|a| a..(a + size).min(n)).collect()
+}
+
+/// `f(g, groups[g])` for every group, the first on the calling thread and the others on the rayon pool (one
+/// hand-over each, as for the products in `kernels::gemm`), results in group order.
+fn in_groups<R: Send>(
+    groups: &[Range<usize>],
+    f: impl Fn(usize, Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    let mut out: Vec<Option<R>> = groups.iter().map(|_| None).collect();
+    rayon::in_place_scope(|s| {
+        let mut slots = out.iter_mut().enumerate();
+        let first = slots.next();
+        for (g, slot) in slots {
+            let f = &f;
+            s.spawn(move |_| *slot = Some(f(g, groups[g].clone())));
+        }
+        if let Some((g, slot)) = first {
+            *slot = Some(f(g, groups[g].clone()));
+        }
+    });
+    out.into_iter()
+        .map(|r| r.expect("every group ran"))
+        .collect()
+}
+
+/// The rows `rows` of each of `states`, borrowed when they are all the rows.
+fn rows_of<'a, T: Real>(states: &'a [DMatrix<T>], rows: &Range<usize>) -> Cow<'a, [DMatrix<T>]> {
+    if states.first().is_none_or(|s| s.nrows() == rows.len()) {
+        Cow::Borrowed(states)
+    } else {
+        Cow::Owned(
+            states
+                .iter()
+                .map(|s| s.rows(rows.start, rows.len()).into_owned())
+                .collect(),
+        )
     }
 }
 
@@ -224,18 +313,73 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
             ));
         }
     }
-    // ANCHOR: layer_forward
     let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
-    let mut out = DMatrix::zeros(n, steps * hid);
-    let mut states: Vec<Vec<DMatrix<T>>> = vec![Vec::new(); steps];
-    let mut caches: Vec<Option<C::Cache>> = (0..steps).map(|_| None).collect();
     let projected = cell.input_weight().map(|w| {
         let xs = stack_steps(x, steps, d);
         crate::kernels::gemm(&xs, false, w, false)
     });
+    let groups = row_groups(cell, n);
+    let swept = match groups.len() {
+        0 => vec![sweep_forward(
+            cell,
+            x,
+            projected.as_ref(),
+            init,
+            lengths,
+            0..n,
+            reverse,
+        )],
+        _ => in_groups(&groups, |_, rows| {
+            let init = init.map(|s| rows_of(s, &rows).into_owned());
+            let lengths = lengths.map(|l| &l[rows.clone()]);
+            sweep_forward(
+                cell,
+                x,
+                projected.as_ref(),
+                init.as_deref(),
+                lengths,
+                rows,
+                reverse,
+            )
+        }),
+    };
+    let (states, caches) = join_groups::<T, C>(swept, &groups, n, hid);
+    let mut out = DMatrix::zeros(n, steps * hid);
+    for (t, s) in states.iter().enumerate() {
+        out.columns_mut(t * hid, hid).copy_from(&s[0]);
+    }
+    let init = init.map(|s| s.to_vec());
+    Ok((
+        out,
+        LayerCache {
+            states,
+            caches,
+            init,
+            projected,
+            lengths: lengths.map(<[usize]>::to_vec),
+            groups,
+        },
+    ))
+}
+
+/// The sweep through time of the batch rows `rows`, from `init` (their initial states) with `lengths` (their
+/// lengths): every step's states and cache, by step `t`.
+fn sweep_forward<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &DMatrix<T>,
+    projected: Option<&DMatrix<T>>,
+    init: Option<&[DMatrix<T>]>,
+    lengths: Option<&[usize]>,
+    rows: Range<usize>,
+    reverse: bool,
+) -> (Vec<Vec<DMatrix<T>>>, Vec<C::Cache>) {
+    let (d, steps) = (cell.input(), x.ncols() / cell.input());
+    // ANCHOR: layer_forward
+    let mut states: Vec<Vec<DMatrix<T>>> = vec![Vec::new(); steps];
+    let mut caches: Vec<Option<C::Cache>> = (0..steps).map(|_| None).collect();
     for k in 0..steps {
         let t = at(k, steps, reverse);
-        let x_t = step_input(x, projected.as_ref(), t, d);
+        let x_t = step_input(x, projected, t, d, &rows);
         let prev = match k {
             0 => init,
             _ => Some(&states[at(k - 1, steps, reverse)][..]),
@@ -249,7 +393,6 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
                 }
             }
         }
-        out.columns_mut(t * hid, hid).copy_from(&s[0]);
         states[t] = s;
         caches[t] = Some(c);
     }
@@ -258,17 +401,35 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
         .into_iter()
         .map(|c| c.expect("every step ran"))
         .collect();
-    let init = init.map(|s| s.to_vec());
-    Ok((
-        out,
-        LayerCache {
-            states,
-            caches,
-            init,
-            projected,
-            lengths: lengths.map(<[usize]>::to_vec),
-        },
-    ))
+    (states, caches)
+}
+
+/// The groups' sweeps as one: every step's states over all `n` rows, and the caches group after group.
+#[allow(clippy::type_complexity)]
+fn join_groups<T: Real, C: Cell<T>>(
+    mut swept: Vec<(Vec<Vec<DMatrix<T>>>, Vec<C::Cache>)>,
+    groups: &[Range<usize>],
+    n: usize,
+    hid: usize,
+) -> (Vec<Vec<DMatrix<T>>>, Vec<C::Cache>) {
+    if swept.len() == 1 {
+        return swept.pop().expect("one group");
+    }
+    let steps = swept[0].0.len();
+    let ns = swept[0].0[0].len();
+    let mut states: Vec<Vec<DMatrix<T>>> = (0..steps)
+        .map(|_| (0..ns).map(|_| DMatrix::zeros(n, hid)).collect())
+        .collect();
+    let mut caches = Vec::with_capacity(groups.len() * steps);
+    for (rows, (s, c)) in groups.iter().zip(swept) {
+        for (full, part) in states.iter_mut().zip(&s) {
+            for (f, p) in full.iter_mut().zip(part) {
+                f.rows_mut(rows.start, rows.len()).copy_from(p);
+            }
+        }
+        caches.extend(c);
+    }
+    (states, caches)
 }
 
 /// A layer's gradients: its input, its weights, its initial states (zeros when it started from zeros).
@@ -300,67 +461,68 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
         x,
         (n, steps * d),
     )?;
+    let groups = cache.groups(n);
+    if cache.caches.len() != groups.len() * steps || groups.last().is_some_and(|g| g.end != n) {
+        return Err(Error::invalid(
+            "recurrent layer backward",
+            format!(
+                "a cache of {} steps' states and {} step caches in {} groups for {n} rows",
+                steps,
+                cache.caches.len(),
+                groups.len()
+            ),
+        ));
+    }
     let mut g = LayerGrads {
         dx: DMatrix::zeros(n, x.ncols()),
         cell: cell.zeros_like(),
         d_init: Vec::new(),
     };
-    // ANCHOR: layer_backward
+    // A group's step backward adds to no weight gradient (see `row_groups`): the groups' scratch gradients
+    // stay zero and are dropped.
+    let swept = match groups.len() {
+        1 => vec![sweep_backward(
+            cell,
+            x,
+            cache,
+            dh,
+            0,
+            0..n,
+            reverse,
+            &mut g.cell,
+        )],
+        _ => in_groups(&groups, |gi, rows| {
+            sweep_backward(
+                cell,
+                x,
+                cache,
+                dh,
+                gi,
+                rows,
+                reverse,
+                &mut cell.zeros_like(),
+            )
+        }),
+    };
     let mut d_projected = cache
         .projected
         .as_ref()
         .map(|p| DMatrix::zeros(p.nrows(), p.ncols()));
-    // `carry[i]`: what state i of step t receives from the step that read it.
-    let mut carry: Vec<DMatrix<T>> = (0..cell.num_states())
+    g.d_init = (0..cell.num_states())
         .map(|_| DMatrix::zeros(n, hid))
         .collect();
-    for k in (0..steps).rev() {
-        let t = at(k, steps, reverse);
-        let prev = match k {
-            0 => cache.init.as_deref(),
-            _ => Some(&cache.states[at(k - 1, steps, reverse)][..]),
-        };
-        let mut d_states = carry;
-        let mut dh_t = dh.columns(t * hid, hid).into_owned();
-        dh_t += &d_states[0]; // (7.4)
-        d_states[0] = dh_t;
-        // ANCHOR_END: layer_backward
-        // A padded row's states were copied from the step before: their gradients pass straight through.
-        let skip = padded(cache.lengths.as_deref(), t);
-        let through: Vec<Vec<DMatrix<T>>> = skip
-            .iter()
-            .map(|&i| {
-                d_states
-                    .iter_mut()
-                    .map(|dsj| {
-                        let r = dsj.row(i).into_owned();
-                        dsj.row_mut(i).fill(T::zero());
-                        DMatrix::from_row_slice(1, hid, r.as_slice())
-                    })
-                    .collect()
-            })
-            .collect();
-        // ANCHOR: layer_backward_step
-        let x_t = step_input(x, cache.projected.as_ref(), t, d);
-        let (dx_t, d_prev) = cell.step_backward(
-            &x_t,
-            prev,
-            &cache.states[t],
-            &cache.caches[t],
-            d_states,
-            &mut g.cell,
-        );
-        match &mut d_projected {
-            Some(dp) => set_row_block(dp, t, &dx_t),
-            None => g.dx.columns_mut(t * d, d).copy_from(&dx_t),
-        }
-        carry = d_prev;
-        // ANCHOR_END: layer_backward_step
-        for (&i, rows) in skip.iter().zip(&through) {
-            for (cj, r) in carry.iter_mut().zip(rows) {
-                let mut row = cj.row_mut(i);
-                row += r;
+    for (rows, (dxs, carry)) in groups.iter().zip(swept) {
+        for (t, dx_t) in dxs.iter().enumerate() {
+            match &mut d_projected {
+                Some(dp) => set_row_block(dp, t * n + rows.start, dx_t),
+                None => {
+                    g.dx.view_mut((rows.start, t * d), (rows.len(), d))
+                        .copy_from(dx_t)
+                }
             }
+        }
+        for (full, part) in g.d_init.iter_mut().zip(&carry) {
+            full.rows_mut(rows.start, rows.len()).copy_from(part);
         }
     }
     // The input product's gradients, all steps at once: dW_x = Σ_t x_tᵀ δ_t and δx_t = δ_t W_xᵀ.
@@ -377,19 +539,104 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
                 _ => Some(&cache.states[at(k - 1, steps, reverse)][0]),
             };
             if let Some(h) = prev {
-                set_row_block(&mut hs, at(k, steps, reverse), h);
+                set_row_block(&mut hs, at(k, steps, reverse) * n, h);
             }
         }
         if let Some(dwh) = cell.recurrent_weight_grad(&mut g.cell) {
             *dwh += crate::kernels::gemm(&hs, true, dp, false);
         }
+        // db = Σ_t Σ_rows δ_t, step by step in the sweep's order, each step's rows summed first.
+        if let Some(db) = cell.bias_grad(&mut g.cell) {
+            let rows = dp.nrows();
+            for k in (0..steps).rev() {
+                let t = at(k, steps, reverse);
+                for (j, col) in dp.as_slice().chunks(rows).enumerate() {
+                    db[j] += col[t * n..(t + 1) * n]
+                        .iter()
+                        .fold(T::zero(), |a, &b| a + b);
+                }
+            }
+        }
         let dxs = crate::kernels::gemm(dp, false, w, true);
         for t in 0..steps {
-            g.dx.columns_mut(t * d, d).copy_from(&row_block(&dxs, t, n));
+            g.dx.columns_mut(t * d, d)
+                .copy_from(&row_block(&dxs, t * n, n));
         }
     }
-    g.d_init = carry;
     Ok(g)
+}
+
+/// Backpropagation through time over the batch rows `rows` (group `gi` of the forward pass): the gradient
+/// of every step's input (or of its input product), by step `t`, and of the initial states.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn sweep_backward<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &DMatrix<T>,
+    cache: &LayerCache<T, C>,
+    dh: &DMatrix<T>,
+    gi: usize,
+    rows: Range<usize>,
+    reverse: bool,
+    grads: &mut C,
+) -> (Vec<DMatrix<T>>, Vec<DMatrix<T>>) {
+    let (d, hid, steps) = (cell.input(), cell.hidden(), cache.states.len());
+    let caches = &cache.caches[gi * steps..(gi + 1) * steps];
+    let lengths = cache.lengths.as_deref().map(|l| &l[rows.clone()]);
+    let mut dxs: Vec<DMatrix<T>> = vec![DMatrix::zeros(0, 0); steps];
+    // ANCHOR: layer_backward
+    // `carry[i]`: what state i of step t receives from the step that read it.
+    let mut carry: Vec<DMatrix<T>> = (0..cell.num_states())
+        .map(|_| DMatrix::zeros(rows.len(), hid))
+        .collect();
+    for k in (0..steps).rev() {
+        let t = at(k, steps, reverse);
+        let prev = match k {
+            0 => cache.init.as_deref().map(|s| rows_of(s, &rows)),
+            _ => Some(rows_of(&cache.states[at(k - 1, steps, reverse)], &rows)),
+        };
+        let mut d_states = carry;
+        let mut dh_t = dh
+            .view((rows.start, t * hid), (rows.len(), hid))
+            .into_owned();
+        dh_t += &d_states[0]; // (7.4)
+        d_states[0] = dh_t;
+        // ANCHOR_END: layer_backward
+        // A padded row's states were copied from the step before: their gradients pass straight through.
+        let skip = padded(lengths, t);
+        let through: Vec<Vec<DMatrix<T>>> = skip
+            .iter()
+            .map(|&i| {
+                d_states
+                    .iter_mut()
+                    .map(|dsj| {
+                        let r = dsj.row(i).into_owned();
+                        dsj.row_mut(i).fill(T::zero());
+                        DMatrix::from_row_slice(1, hid, r.as_slice())
+                    })
+                    .collect()
+            })
+            .collect();
+        // ANCHOR: layer_backward_step
+        let x_t = step_input(x, cache.projected.as_ref(), t, d, &rows);
+        let (dx_t, d_prev) = cell.step_backward(
+            &x_t,
+            prev.as_deref(),
+            &rows_of(&cache.states[t], &rows),
+            &caches[t],
+            d_states,
+            grads,
+        );
+        dxs[t] = dx_t;
+        carry = d_prev;
+        // ANCHOR_END: layer_backward_step
+        for (&i, r) in skip.iter().zip(&through) {
+            for (cj, r) in carry.iter_mut().zip(r) {
+                let mut row = cj.row_mut(i);
+                row += r;
+            }
+        }
+    }
+    (dxs, carry)
 }
 
 /// How a bidirectional stack joins its two directions.

@@ -177,6 +177,7 @@ pub fn backward<T: Real>(
         init: h0.map(|h| vec![h.clone()]),
         projected: None,
         lengths: None,
+        groups: Vec::new(),
     };
     let g = layer_backward(&cell, x, &cache, dh, reverse)?;
     let [dh0] = <[DMatrix<T>; 1]>::try_from(g.d_init).expect("one state");
