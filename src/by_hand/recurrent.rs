@@ -447,6 +447,20 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
     dh: &DMatrix<T>,
     reverse: bool,
 ) -> Result<LayerGrads<T, C>> {
+    layer_backward_needs(cell, x, cache, dh, reverse, true)
+}
+
+/// [`layer_backward`], leaving `dx` at zeros when `need_dx` is false: for a cell with
+/// [`Cell::input_weight`], `dx` is one more product over all steps, which the first layer of a network over
+/// its data does not need.
+pub fn layer_backward_needs<T: Real, C: Cell<T>>(
+    cell: &C,
+    x: &DMatrix<T>,
+    cache: &LayerCache<T, C>,
+    dh: &DMatrix<T>,
+    reverse: bool,
+    need_dx: bool,
+) -> Result<LayerGrads<T, C>> {
     let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
     let steps = cache.states.len();
     super::expect_shape(
@@ -557,10 +571,12 @@ pub fn layer_backward<T: Real, C: Cell<T>>(
                 }
             }
         }
-        let dxs = crate::kernels::gemm(dp, false, w, true);
-        for t in 0..steps {
-            g.dx.columns_mut(t * d, d)
-                .copy_from(&row_block(&dxs, t * n, n));
+        if need_dx {
+            let dxs = crate::kernels::gemm(dp, false, w, true);
+            for t in 0..steps {
+                g.dx.columns_mut(t * d, d)
+                    .copy_from(&row_block(&dxs, t * n, n));
+            }
         }
     }
     Ok(g)

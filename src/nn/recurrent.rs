@@ -162,9 +162,15 @@ impl<T: Real, C: hand::Cell<T> + 'static> Op<T> for FusedLayer<T, C> {
         dh: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        let g = hand::layer_backward(&self.cell, inputs[0], &self.cache, dh, self.reverse).expect(
-            "the tape's gradient has the output's shape, and the cache is the forward pass's",
-        );
+        let g = hand::layer_backward_needs(
+            &self.cell,
+            inputs[0],
+            &self.cache,
+            dh,
+            self.reverse,
+            needs[0],
+        )
+        .expect("the tape's gradient has the output's shape, and the cache is the forward pass's");
         let mut out = vec![Some(g.dx)];
         out.extend(g.cell.matrices().into_iter().map(Some));
         if self.cache.init.is_some() {
