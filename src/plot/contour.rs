@@ -41,6 +41,7 @@ pub fn paths_over_contours(path: &Path, s: &PathChart) -> Result<()> {
     style::draw_title(&title, s.title).map_err(draw_err(path))?;
     let mut chart = ChartBuilder::on(&area)
         .margin(style::CHART_MARGIN)
+        .margin_right(style::CHART_MARGIN_RIGHT)
         .x_label_area_size(style::X_LABEL_AREA)
         .y_label_area_size(style::Y_LABEL_AREA)
         .build_cartesian_2d(x0..x1, y0..y1)

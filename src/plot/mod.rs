@@ -167,6 +167,7 @@ fn draw_lines(path: &Path, area: &DrawingArea<SVGBackend<'_>, Shift>, panel: &Pa
     }
     let mut chart = ChartBuilder::on(area)
         .margin(style::CHART_MARGIN)
+        .margin_right(style::CHART_MARGIN_RIGHT)
         .x_label_area_size(style::X_LABEL_AREA)
         .y_label_area_size(style::Y_LABEL_AREA)
         .build_cartesian_2d(x0..x1, y0..y1)

@@ -73,6 +73,7 @@ pub fn decision_regions(path: &Path, s: &Regions) -> Result<()> {
         style::draw_title(&title, &panel.title).map_err(draw_err(path))?;
         let mut chart = ChartBuilder::on(&area)
             .margin(style::CHART_MARGIN)
+            .margin_right(style::CHART_MARGIN_RIGHT)
             .x_label_area_size(style::X_LABEL_AREA)
             .y_label_area_size(style::Y_LABEL_AREA)
             .build_cartesian_2d(lo..hi, lo..hi)

@@ -54,6 +54,7 @@ pub fn scatter(path: &Path, s: &Scatter) -> Result<()> {
     style::draw_title(&title, s.title).map_err(draw_err(path))?;
     let mut chart = ChartBuilder::on(&area)
         .margin(style::CHART_MARGIN)
+        .margin_right(style::CHART_MARGIN_RIGHT)
         .x_label_area_size(style::X_LABEL_AREA)
         .y_label_area_size(style::Y_LABEL_AREA)
         .build_cartesian_2d(s.x_range.0..s.x_range.1, s.y_range.0..s.y_range.1)

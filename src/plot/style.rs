@@ -45,6 +45,8 @@ pub const CHART_HEIGHT_TWO: u32 = 290;
 pub const X_LABEL_AREA: u32 = 48;
 pub const Y_LABEL_AREA: u32 = 62;
 pub const CHART_MARGIN: u32 = 10;
+/// Room right of a chart for half of its last x tick label, which is centred on the axis's end.
+pub const CHART_MARGIN_RIGHT: u32 = 22;
 
 /// Panels side by side in a row: two at most, so that each is half the column (375 px) or more.
 pub fn panels_per_row(panels: usize) -> usize {
