@@ -1,6 +1,7 @@
 //! Paths over the level curves of a function of two variables (how optimizers walk down a surface).
 
-use super::{draw_err, Series, FONT};
+use super::style::{self, TickLabels};
+use super::{draw_err, legend_entries, Series};
 use crate::error::Result;
 use plotters::prelude::*;
 use std::path::Path;
@@ -19,24 +20,47 @@ pub struct PathChart<'a> {
     pub mark: Option<(f64, f64)>,
 }
 
-pub fn paths_over_contours(path: &Path, size: (u32, u32), s: &PathChart) -> Result<()> {
+/// The height of the chart under the title: the paths need room more than the legend does.
+const CHART_HEIGHT: u32 = 400;
+
+/// Drawn the width of the book's column, with the legend of the paths under the chart.
+pub fn paths_over_contours(path: &Path, s: &PathChart) -> Result<()> {
     let (x0, x1) = s.x_range;
     let (y0, y1) = s.y_range;
-    let root = SVGBackend::new(path, size).into_drawing_area();
+    let width = style::COLUMN_WIDTH;
+    let legend = legend_entries(s.paths);
+    let (title_h, legend_h) = (
+        style::title_height(s.title, width),
+        style::legend_height(&legend, width),
+    );
+    let root =
+        SVGBackend::new(path, (width, title_h + CHART_HEIGHT + legend_h)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err(path))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(s.title, (FONT, 17))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(40)
+    let (title, rest) = root.split_vertically(title_h);
+    let (area, below) = rest.split_vertically(CHART_HEIGHT);
+    style::draw_title(&title, s.title).map_err(draw_err(path))?;
+    let mut chart = ChartBuilder::on(&area)
+        .margin(style::CHART_MARGIN)
+        .margin_right(style::CHART_MARGIN_RIGHT)
+        .x_label_area_size(style::X_LABEL_AREA)
+        .y_label_area_size(style::Y_LABEL_AREA)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(draw_err(path))?;
+    let (xt, yt) = (
+        TickLabels::new(x0, x1, style::TICKS),
+        TickLabels::new(y0, y1, style::TICKS),
+    );
     chart
         .configure_mesh()
         .disable_mesh()
+        .x_labels(style::TICKS)
+        .y_labels(style::TICKS)
+        .x_label_formatter(&|v| xt.label(*v))
+        .y_label_formatter(&|v| yt.label(*v))
         .x_desc(s.x_desc)
         .y_desc(s.y_desc)
-        .label_style((FONT, 12))
+        .label_style(style::font(style::TICK_PX))
+        .axis_desc_style(style::font(style::TEXT_PX))
         .draw()
         .map_err(draw_err(path))?;
     for level in s.contours {
@@ -48,35 +72,28 @@ pub fn paths_over_contours(path: &Path, size: (u32, u32), s: &PathChart) -> Resu
             .map_err(draw_err(path))?;
     }
     for p in s.paths {
-        let color = p.color;
-        let style = color.stroke_width(2);
+        let style = p.color.stroke_width(style::LINE_WIDTH);
         let clipped = p
             .points
             .iter()
             .map(|&(x, y)| (x.clamp(x0, x1), y.clamp(y0, y1)));
-        let drawn = if p.dashed {
-            chart.draw_series(DashedLineSeries::new(clipped, 6, 4, style))
+        if p.dashed {
+            let (dash, gap) = style::DASH;
+            chart
+                .draw_series(DashedLineSeries::new(clipped, dash, gap, style))
+                .map_err(draw_err(path))?;
         } else {
-            chart.draw_series(LineSeries::new(clipped, style))
-        };
-        drawn
-            .map_err(draw_err(path))?
-            .label(p.name.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+            chart
+                .draw_series(LineSeries::new(clipped, style))
+                .map_err(draw_err(path))?;
+        }
     }
     if let Some(m) = s.mark {
         chart
             .draw_series(std::iter::once(Circle::new(m, 4, BLACK.filled())))
             .map_err(draw_err(path))?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 12))
-        .border_style(RGBAColor(0, 0, 0, 0.4))
-        .background_style(WHITE.mix(0.9))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(draw_err(path))?;
+    style::draw_legend(&below, &legend).map_err(draw_err(path))?;
     root.present().map_err(draw_err(path))?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Decision regions: which class a model gives each cell of a square grid, with the points over them, one
 //! panel per model.
 
-use super::{draw_err, FONT};
+use super::draw_err;
+use super::style::{self, TickLabels};
 use crate::error::Result;
 use nalgebra::DMatrix;
 use plotters::prelude::*;
@@ -47,27 +48,47 @@ pub struct Regions<'a> {
     pub panels: &'a [RegionPanel],
 }
 
-pub fn decision_regions(path: &Path, size: (u32, u32), s: &Regions) -> Result<()> {
-    let root = SVGBackend::new(path, size).into_drawing_area();
+/// The panels side by side across the book's column, each about square.
+pub fn decision_regions(path: &Path, s: &Regions) -> Result<()> {
+    let width = style::COLUMN_WIDTH;
+    let cols = s.panels.len().max(1);
+    let panel_w = width / cols as u32;
+    let title_h = s
+        .panels
+        .iter()
+        .map(|p| style::title_height(&p.title, panel_w))
+        .max()
+        .unwrap_or(0);
+    // Square plotting areas: the chart is as tall as it is wide, plus the x axis less the y axis.
+    let chart_h = panel_w + style::X_LABEL_AREA - style::Y_LABEL_AREA;
+    let root = SVGBackend::new(path, (width, title_h + chart_h)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err(path))?;
-    let areas = root.split_evenly((1, s.panels.len()));
+    let areas = root.split_evenly((1, cols));
     let (lo, hi, n) = (s.grid.lo, s.grid.hi, s.grid.n);
     let step = s.grid.step();
     let grid = s.grid.centres();
+    let ticks = TickLabels::new(lo, hi, style::TICKS);
     for (area, panel) in areas.iter().zip(s.panels) {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&panel.title, (FONT, 16))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(40)
+        let (title, area) = area.split_vertically(title_h);
+        style::draw_title(&title, &panel.title).map_err(draw_err(path))?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(style::CHART_MARGIN)
+            .margin_right(style::CHART_MARGIN_RIGHT)
+            .x_label_area_size(style::X_LABEL_AREA)
+            .y_label_area_size(style::Y_LABEL_AREA)
             .build_cartesian_2d(lo..hi, lo..hi)
             .map_err(draw_err(path))?;
         chart
             .configure_mesh()
             .disable_mesh()
+            .x_labels(style::TICKS)
+            .y_labels(style::TICKS)
+            .x_label_formatter(&|v| ticks.label(*v))
+            .y_label_formatter(&|v| ticks.label(*v))
             .x_desc(s.x_desc)
             .y_desc(s.y_desc)
-            .label_style((FONT, 12))
+            .label_style(style::font(style::TICK_PX))
+            .axis_desc_style(style::font(style::TEXT_PX))
             .draw()
             .map_err(draw_err(path))?;
         chart
@@ -75,7 +96,7 @@ pub fn decision_regions(path: &Path, size: (u32, u32), s: &Regions) -> Result<()
                 let (x0, y0) = (grid[(r, 0)] - step / 2.0, grid[(r, 1)] - step / 2.0);
                 Rectangle::new(
                     [(x0, y0), (x0 + step, y0 + step)],
-                    s.colors[panel.cells[r]].mix(0.18).filled(),
+                    s.colors[panel.cells[r]].mix(0.22).filled(),
                 )
             }))
             .map_err(draw_err(path))?;
@@ -83,7 +104,7 @@ pub fn decision_regions(path: &Path, size: (u32, u32), s: &Regions) -> Result<()
             .draw_series(
                 s.points
                     .iter()
-                    .map(|&(x1, x2, class)| Circle::new((x1, x2), 3, s.colors[class].filled())),
+                    .map(|&(x1, x2, class)| Circle::new((x1, x2), 4, s.colors[class].filled())),
             )
             .map_err(draw_err(path))?;
     }

@@ -1,6 +1,7 @@
 //! Words on coloured ground: a text laid out in lines, each word's background from a diverging scale (blue for
 //! a positive score, red for a negative one, white for zero), for showing which words drove a decision.
 
+use super::style;
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -17,19 +18,21 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Draw `rows` into an SVG `width` pixels wide; each row's scores are scaled by that row's largest magnitude.
-pub fn word_heat(path: &Path, width: u32, rows: &[WordRow]) -> Result<()> {
-    const FONT: f64 = 14.0;
+/// Draw `rows` into an SVG the width of the book's column; each row's scores are scaled by that row's largest
+/// magnitude.
+pub fn word_heat(path: &Path, rows: &[WordRow]) -> Result<()> {
+    const FONT: f64 = style::TEXT_PX + 1.0;
     const LINE: f64 = 22.0;
     // A width per character that over-estimates sans-serif text, so that words never overlap.
-    const CHAR: f64 = 8.2;
+    const CHAR: f64 = 0.59 * FONT;
+    let (width, family) = (style::COLUMN_WIDTH, style::FONT);
     let mut body = String::new();
     let mut y = 10.0;
     for row in rows {
         y += LINE;
         let _ = write!(
             body,
-            r#"<text x="10" y="{y:.1}" font-family="sans-serif" font-size="{FONT}" font-weight="bold">{}</text>"#,
+            r#"<text x="10" y="{y:.1}" font-family="{family}" font-size="{FONT}" font-weight="bold">{}</text>"#,
             escape(&row.title)
         );
         y += LINE;
@@ -53,7 +56,7 @@ pub fn word_heat(path: &Path, width: u32, rows: &[WordRow]) -> Result<()> {
             };
             let _ = write!(
                 body,
-                r#"<rect x="{x:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="rgb({:.0},{:.0},{:.0})"/><text x="{:.1}" y="{y:.1}" font-family="sans-serif" font-size="{FONT}">{}</text>"#,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="rgb({:.0},{:.0},{:.0})"/><text x="{:.1}" y="{y:.1}" font-family="{family}" font-size="{FONT}">{}</text>"#,
                 y - FONT,
                 FONT + 5.0,
                 r,

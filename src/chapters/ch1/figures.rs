@@ -2,12 +2,12 @@
 
 use super::Report;
 use crate::error::Result;
-use crate::plot::{scatter, scatter_3d, Class2d, Class3d, RGBColor, Scatter, Scatter3d};
+use crate::plot::{scatter, scatter_3d, Class2d, Class3d, RGBColor, Scatter, Scatter3d, PALETTE};
 use nalgebra::Vector3;
 use std::path::Path;
 
-const POS: RGBColor = RGBColor(214, 39, 40);
-const NEG: RGBColor = RGBColor(31, 119, 180);
+const POS: RGBColor = PALETTE[1];
+const NEG: RGBColor = PALETTE[0];
 
 /// The book's 3-D scatter: positives and negatives, with the true plane (`learned = false`) or the learned
 /// one (`learned = true`).
@@ -46,7 +46,6 @@ pub fn scatter_3d_plane(r: &Report, learned: bool, path: &Path) -> Result<()> {
     });
     scatter_3d(
         path,
-        (720, 560),
         &Scatter3d {
             title: &title,
             ground: (0.0, 100.0),
@@ -101,7 +100,6 @@ pub fn edge_on(r: &Report, path: &Path) -> Result<()> {
         });
     scatter(
         path,
-        (720, 480),
         &Scatter {
             title: "Edge-on view: looking along the learned plane",
             x_desc: "position along the plane (x1 direction projected onto it)",

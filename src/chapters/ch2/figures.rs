@@ -3,7 +3,7 @@
 use super::Report;
 use crate::data::mnist::{PIXELS, SIDE};
 use crate::error::Result;
-use crate::plot::{line_panels, picture_grid, Panel, Series, PALETTE};
+use crate::plot::{line_panels, picture_grid, Panel, Series, YRange, PALETTE};
 use crate::train::CurvePoint;
 use std::path::Path;
 
@@ -32,21 +32,20 @@ pub fn curves(curve: &[CurvePoint], title: &str, path: &Path) -> Result<()> {
     let acc_title = format!("{title}: accuracy");
     line_panels(
         path,
-        (1000, 420),
         &[
             Panel {
                 title: &loss_title,
                 x_desc: "step",
                 y_desc: "cross-entropy",
                 series: series(|p| p.train_loss, |p| p.test_loss),
-                y_range: None,
+                y_range: YRange::Fit,
             },
             Panel {
                 title: &acc_title,
                 x_desc: "step",
                 y_desc: "accuracy",
                 series: series(|p| p.train_acc, |p| p.test_acc),
-                y_range: None,
+                y_range: YRange::Fraction,
             },
         ],
     )
@@ -77,6 +76,5 @@ pub fn weight_templates(r: &Report, path: &Path) -> Result<()> {
         (SIDE, SIDE),
         &rows,
         &cols,
-        3,
     )
 }

@@ -5,13 +5,13 @@ use crate::by_hand::activation::Kind;
 use crate::error::Result;
 use crate::plot::{
     decision_regions, line_panels, Panel, RGBColor, RegionGrid, RegionPanel, Regions, Series,
-    PALETTE,
+    YRange, PALETTE,
 };
 use crate::train::CurvePoint;
 use nalgebra::DMatrix;
 use std::path::Path;
 
-const CLASS: [RGBColor; 2] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
+const CLASS: [RGBColor; 2] = [PALETTE[0], PALETTE[1]];
 
 /// Decision regions of each model over the XOR points, side by side.
 pub fn xor_regions(
@@ -40,7 +40,6 @@ pub fn xor_regions(
         .collect();
     decision_regions(
         path,
-        (960, 460),
         &Regions {
             grid,
             colors: &CLASS,
@@ -83,21 +82,20 @@ pub fn fitting(runs: &[FittingRun], path: &Path) -> Result<()> {
     }
     line_panels(
         path,
-        (1100, 460),
         &[
             Panel {
                 title: "Loss (dashed: train, solid: test)",
                 x_desc: "epoch",
                 y_desc: "cross-entropy",
                 series: loss,
-                y_range: Some((0.0, 2.5)),
+                y_range: YRange::Fixed(0.0, 2.5),
             },
             Panel {
                 title: "Accuracy (dashed: train, solid: test)",
                 x_desc: "epoch",
                 y_desc: "accuracy",
                 series: acc,
-                y_range: Some((0.0, 1.02)),
+                y_range: YRange::Fraction,
             },
         ],
     )
@@ -129,21 +127,20 @@ pub fn activations(path: &Path) -> Result<()> {
     };
     line_panels(
         path,
-        (1000, 420),
         &[
             Panel {
                 title: "Activation functions f(z)",
                 x_desc: "z",
                 y_desc: "f(z)",
                 series: series(false),
-                y_range: Some((-1.5, 3.0)),
+                y_range: YRange::Fixed(-1.2, 5.1),
             },
             Panel {
                 title: "Their derivatives f'(z)",
                 x_desc: "z",
                 y_desc: "f'(z)",
                 series: series(true),
-                y_range: Some((-0.1, 1.2)),
+                y_range: YRange::Fixed(-0.1, 1.2),
             },
         ],
     )

@@ -27,7 +27,6 @@ pub fn filters(model: &Cnn, tape: &Tape<f32>, path: &Path) -> Result<()> {
         (5, 5),
         &labels,
         &[],
-        8,
     )
 }
 
@@ -46,7 +45,7 @@ pub fn feature_maps(
         let m = tape.value(v)?;
         let (c, side) = if k == 0 { (32, 28) } else { (64, 14) };
         let plane = side * side;
-        let per_row = 16;
+        let per_row = 8;
         let rows: Vec<Vec<&[f32]>> = (0..c)
             .collect::<Vec<_>>()
             .chunks(per_row)
@@ -64,15 +63,7 @@ pub fn feature_maps(
             "A test digit ({label}) after conv{} + ReLU: {c} feature maps of {side} x {side}",
             k + 1
         );
-        picture_grid(
-            path,
-            &title,
-            &rows,
-            (side, side),
-            &labels,
-            &[],
-            if k == 0 { 3 } else { 5 },
-        )?;
+        picture_grid(path, &title, &rows, (side, side), &labels, &[])?;
     }
     tape.reset();
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::SigmoidRun;
 use crate::error::Result;
-use crate::plot::{line_panels, Panel, Series, PALETTE};
+use crate::plot::{line_panels, Panel, Series, YRange, PALETTE};
 use crate::train::CurvePoint;
 use std::path::Path;
 
@@ -31,21 +31,20 @@ pub fn percentiles(without: &SigmoidRun, with: &SigmoidRun, path: &Path) -> Resu
     );
     line_panels(
         path,
-        (1000, 420),
         &[
             Panel {
                 title: &t1,
                 x_desc: "step",
-                y_desc: "input to a last-hidden-layer sigmoid",
+                y_desc: "input of the sigmoid",
                 series: series(without),
-                y_range: None,
+                y_range: YRange::Fit,
             },
             Panel {
                 title: &t2,
                 x_desc: "step",
-                y_desc: "input to a last-hidden-layer sigmoid",
+                y_desc: "input of the sigmoid",
                 series: series(with),
-                y_range: None,
+                y_range: YRange::Fit,
             },
         ],
     )
@@ -82,21 +81,20 @@ pub fn sigmoid_curves(runs: &[&SigmoidRun], title: &str, path: &Path) -> Result<
     );
     line_panels(
         path,
-        (1000, 420),
         &[
             Panel {
                 title: &t1,
                 x_desc: "step",
                 y_desc: "cross-entropy",
                 series: series(true),
-                y_range: None,
+                y_range: YRange::Fit,
             },
             Panel {
                 title: &t2,
                 x_desc: "step",
-                y_desc: "accuracy on the 10,000 test images",
+                y_desc: "test accuracy",
                 series: series(false),
-                y_range: Some((0.0, 1.0)),
+                y_range: YRange::Fraction,
             },
         ],
     )
@@ -121,21 +119,20 @@ pub fn cnn_compare(without: &[CurvePoint], with: &[CurvePoint], path: &Path) -> 
     };
     line_panels(
         path,
-        (1000, 420),
         &[
             Panel {
                 title: "The CNN: test loss",
                 x_desc: "step",
                 y_desc: "cross-entropy",
                 series: s(|p| p.test_loss),
-                y_range: None,
+                y_range: YRange::Fit,
             },
             Panel {
                 title: "The CNN: test accuracy",
                 x_desc: "step",
                 y_desc: "accuracy",
                 series: s(|p| p.test_acc),
-                y_range: None,
+                y_range: YRange::Fraction,
             },
         ],
     )

@@ -3,10 +3,9 @@
 
 use super::Report;
 use crate::error::Result;
-use crate::plot::{line_panels, Panel, RGBColor, Series, PALETTE};
+use crate::plot::style::GREY;
+use crate::plot::{line_panels, Panel, Series, YRange, PALETTE};
 use std::path::Path;
-
-const GREY: RGBColor = RGBColor(160, 160, 160);
 
 /// Predicted versus real values on the test range (consecutive windows: each 10 read, the next 10 predicted).
 pub fn prediction(r: &Report, path: &Path) -> Result<()> {
@@ -22,7 +21,6 @@ pub fn prediction(r: &Report, path: &Path) -> Result<()> {
     );
     line_panels(
         path,
-        (1000, 420),
         &[Panel {
             title: &title,
             x_desc: "x",
@@ -47,7 +45,7 @@ pub fn prediction(r: &Report, path: &Path) -> Result<()> {
                     points: pick(0),
                 },
             ],
-            y_range: None,
+            y_range: YRange::Fit,
         }],
     )
 }
@@ -62,7 +60,6 @@ pub fn curves(r: &Report, path: &Path) -> Result<()> {
     };
     line_panels(
         path,
-        (800, 400),
         &[Panel {
             title: "3-layer tanh RNN, Adam lr 0.005, batch 32",
             x_desc: "step",
@@ -90,7 +87,7 @@ pub fn curves(r: &Report, path: &Path) -> Result<()> {
                     ],
                 },
             ],
-            y_range: None,
+            y_range: YRange::Fit,
         }],
     )
 }
@@ -113,13 +110,12 @@ pub fn gradient_flow(runs: &[(f64, Vec<f64>)], path: &Path) -> Result<()> {
         .collect();
     line_panels(
         path,
-        (800, 420),
         &[Panel {
             title: "Gradient of L = sum(h_T) reaching each step, T = 200",
             x_desc: "step t",
             y_desc: "log10 of mean |dL/dh_t|",
             series,
-            y_range: None,
+            y_range: YRange::Fit,
         }],
     )
 }
@@ -143,21 +139,20 @@ pub fn clipping(runs: &[(&str, &[(f64, f64)])], path: &Path) -> Result<()> {
     };
     line_panels(
         path,
-        (1000, 420),
         &[
             Panel {
                 title: "Training loss",
                 x_desc: "step",
                 y_desc: "log10 MSE",
                 series: series(0),
-                y_range: None,
+                y_range: YRange::Fit,
             },
             Panel {
                 title: "Gradient norm before clipping",
                 x_desc: "step",
                 y_desc: "log10 global gradient norm",
                 series: series(1),
-                y_range: None,
+                y_range: YRange::Fit,
             },
         ],
     )

@@ -4,10 +4,9 @@
 
 use super::{Fold, Report};
 use crate::error::Result;
-use crate::plot::{line_panels, Panel, RGBColor, Series, PALETTE};
+use crate::plot::style::GREY;
+use crate::plot::{line_panels, Panel, RGBColor, Series, YRange, PALETTE};
 use std::path::Path;
-
-const GREY: RGBColor = RGBColor(120, 120, 120);
 
 /// The real close over the days a fold's test windows predict.
 fn real_path(f: &Fold, closes: &[f64], window: usize, horizon: usize) -> Vec<(f64, f64)> {
@@ -46,7 +45,6 @@ pub fn forecast(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
     );
     line_panels(
         path,
-        (1000, 420),
         &[Panel {
             title: &title,
             x_desc: "trading day",
@@ -55,7 +53,7 @@ pub fn forecast(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
                 line("real", GREY, false, real_path(f, closes, w, h)),
                 line("LSTM, 1 day ahead", PALETTE[0], false, day_one(f, w)),
             ],
-            y_range: None,
+            y_range: YRange::Fit,
         }],
     )
 }
@@ -79,13 +77,12 @@ pub fn origins(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
     }
     line_panels(
         path,
-        (1000, 420),
         &[Panel {
             title: "Test span: 20-day forecasts from several origins",
             x_desc: "trading day",
             y_desc: "CSI-300 close",
             series,
-            y_range: None,
+            y_range: YRange::Fit,
         }],
     )
 }
@@ -113,21 +110,20 @@ pub fn horizon_error(r: &Report, path: &Path) -> Result<()> {
     };
     line_panels(
         path,
-        (1000, 420),
         &[
             Panel {
                 title: "RMSE per horizon day (index points)",
                 x_desc: "days ahead",
                 y_desc: "RMSE",
                 series: three(&|s| s.rmse.clone()),
-                y_range: None,
+                y_range: YRange::Fit,
             },
             Panel {
                 title: "MAE per horizon day (index points)",
                 x_desc: "days ahead",
                 y_desc: "MAE",
                 series: three(&|s| s.mae.clone()),
-                y_range: None,
+                y_range: YRange::Fit,
             },
         ],
     )
@@ -148,7 +144,6 @@ pub fn curves(r: &Report, path: &Path) -> Result<()> {
     };
     line_panels(
         path,
-        (1000, 420),
         &[Panel {
             title: "Training curves (MSE of the scaled closes)",
             x_desc: "step",
@@ -157,7 +152,7 @@ pub fn curves(r: &Report, path: &Path) -> Result<()> {
                 line("training batches", PALETTE[0], false, lg(0)),
                 line(val, PALETTE[1], false, lg(1)),
             ],
-            y_range: None,
+            y_range: YRange::Fit,
         }],
     )
 }
@@ -184,11 +179,7 @@ pub fn book_vs_honest(book: &Report, honest: &Report, closes: &[f64], path: &Pat
         x_desc: "trading day",
         y_desc: "CSI-300 close",
         series,
-        y_range: None,
+        y_range: YRange::Fit,
     };
-    line_panels(
-        path,
-        (1200, 420),
-        &[panel(&b, series(book)), panel(&o, series(honest))],
-    )
+    line_panels(path, &[panel(&b, series(book)), panel(&o, series(honest))])
 }

@@ -6,8 +6,9 @@ use super::{Report, SentimentNet};
 use crate::autograd::Tape;
 use crate::error::Result;
 use crate::nn::Module;
+use crate::plot::style::GREY;
 use crate::plot::words::{word_heat, WordRow};
-use crate::plot::{line_panels, Panel, Series, PALETTE};
+use crate::plot::{line_panels, Panel, Series, YRange, PALETTE};
 use nalgebra::DMatrix;
 use std::path::Path;
 
@@ -31,7 +32,6 @@ pub fn curves(ours: &Report, book: &Report, path: &Path) -> Result<()> {
     };
     line_panels(
         path,
-        (1000, 420),
         &[Panel {
             title: "Accuracy while training (validation: 2,500 / 1,000 held-out training reviews)",
             x_desc: "epoch",
@@ -42,7 +42,7 @@ pub fn curves(ours: &Report, book: &Report, path: &Path) -> Result<()> {
                 line("book's setup, training batches", 1, true, pts(book, 0)),
                 line("book's setup, validation", 1, false, pts(book, 1)),
             ],
-            y_range: None,
+            y_range: YRange::Fraction,
         }],
     )
 }
@@ -68,16 +68,20 @@ pub fn by_length(r: &Report, lengths: &[usize], path: &Path) -> Result<()> {
     let cut = r.settings.steps as f64;
     line_panels(
         path,
-        (1000, 420),
         &[Panel {
             title: "Test accuracy by review length (ten bins of 2,500 reviews; the model reads the first tokens)",
             x_desc: "review length in tokens (bin median)",
             y_desc: "accuracy",
             series: vec![
                 line("test accuracy", 0, false, points),
-                line("tokens the model reads", 7, true, vec![(cut, 0.8), (cut, 1.0)]),
+                Series {
+                    name: "tokens the model reads".into(),
+                    color: GREY,
+                    dashed: true,
+                    points: vec![(cut, 0.8), (cut, 1.0)],
+                },
             ],
-            y_range: None,
+            y_range: YRange::Fraction,
         }],
     )
 }
@@ -130,6 +134,6 @@ pub fn saliency(
         });
     }
     tape.reset();
-    word_heat(path, 1000, &rows)
+    word_heat(path, &rows)
 }
 // ANCHOR_END: saliency

@@ -4,10 +4,9 @@
 
 use super::{GradientCurve, Report};
 use crate::error::Result;
-use crate::plot::{line_panels, Panel, RGBColor, Series, PALETTE};
+use crate::plot::style::GREY;
+use crate::plot::{line_panels, Panel, RGBColor, Series, YRange, PALETTE};
 use std::path::Path;
-
-const GREY: RGBColor = RGBColor(160, 160, 160);
 
 /// `ch8_long_lag.svg`: training loss of both cells, with the trivial baseline (always 1.0) and the
 /// near-marker-only score as dashed lines.
@@ -34,7 +33,6 @@ pub fn long_lag(r: &Report, path: &Path) -> Result<()> {
     );
     line_panels(
         path,
-        (900, 440),
         &[Panel {
             title: &title,
             x_desc: "step",
@@ -49,11 +47,11 @@ pub fn long_lag(r: &Report, path: &Path) -> Result<()> {
                 ),
                 level(
                     format!("near marker only ({:.3})", r.near_only_mse),
-                    PALETTE[7],
+                    PALETTE[6],
                     r.near_only_mse,
                 ),
             ],
-            y_range: None,
+            y_range: YRange::Fit,
         }],
     )
 }
@@ -88,13 +86,13 @@ pub fn gradient_distance(
         .map(|c| (c.name.clone(), &c.norms[..]))
         .collect();
     let steps = at_init.first().map_or(0, |c| c.norms.len());
-    let title = format!("At initialisation, T = {steps}");
+    let title = format!("At initialisation, T = {steps}, L = sum(h_T)");
     let mut panels = vec![Panel {
         title: &title,
         x_desc: "distance T - t",
-        y_desc: "log10 of mean |dL/dx_t|, L = sum(h_T)",
+        y_desc: "log10 of mean |dL/dx_t|",
         series: distance_series(&init),
-        y_range: None,
+        y_range: YRange::Fit,
     }];
     let trained_title = trained.map(|r| format!("After {} steps on the adding problem", r.steps));
     if let (Some(r), Some(t)) = (trained, &trained_title) {
@@ -105,11 +103,10 @@ pub fn gradient_distance(
         panels.push(Panel {
             title: t,
             x_desc: "distance T - t",
-            y_desc: "log10 of mean |dL/dx_t|, L = sum(h_T)",
+            y_desc: "log10 of mean |dL/dx_t|",
             series: distance_series(&runs),
-            y_range: None,
+            y_range: YRange::Fit,
         });
     }
-    let width = 500 * panels.len() as u32;
-    line_panels(path, (width.max(800), 440), &panels)
+    line_panels(path, &panels)
 }

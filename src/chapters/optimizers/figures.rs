@@ -3,7 +3,7 @@
 use super::{bowl, Run};
 use crate::error::Result;
 use crate::optim::Kind;
-use crate::plot::{line_panels, paths_over_contours, Panel, PathChart, Series, PALETTE};
+use crate::plot::{line_panels, paths_over_contours, Panel, PathChart, Series, YRange, PALETTE};
 use std::path::Path;
 
 /// Training loss and test accuracy of each run over steps.
@@ -37,21 +37,20 @@ pub fn curves(runs: &[Run], title: &str, path: &Path) -> Result<()> {
     );
     line_panels(
         path,
-        (1100, 440),
         &[
             Panel {
                 title: &t1,
                 x_desc: "step",
-                y_desc: "cross-entropy (mean of the batches since the last point)",
+                y_desc: "cross-entropy (batch mean)",
                 series: series(|p| p.1),
-                y_range: Some((0.0, 2.5)),
+                y_range: YRange::Fixed(0.0, 2.5),
             },
             Panel {
                 title: &t2,
                 x_desc: "step",
-                y_desc: "accuracy on the test images",
+                y_desc: "test accuracy",
                 series: series(|p| p.3),
-                y_range: Some((0.0, 1.0)),
+                y_range: YRange::Fraction,
             },
         ],
     )
@@ -85,7 +84,6 @@ pub fn paths(paths: &[(String, Vec<(f64, f64)>)], path: &Path) -> Result<()> {
         .collect();
     paths_over_contours(
         path,
-        (900, 520),
         &PathChart {
             title: "Seven optimizers on f(x, y) = x²/20 + y², from (-7, 2)",
             x_desc: "x",
