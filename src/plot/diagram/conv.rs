@@ -87,7 +87,7 @@ pub fn conv_forward(c: &ConvForward) -> String {
         &c.kernel,
         &GridStyle {
             cell,
-            fill: &YELLOW_TINT,
+            fill: YELLOW_TINT,
             ..GridStyle::default()
         },
     );
@@ -538,6 +538,15 @@ pub struct Pooling {
     pub winners: Vec<(usize, usize)>,
 }
 
+/// One row of the pooling diagram: its name, output, input gradient, highlights of the input, and how.
+type PoolRow<'a> = (
+    &'a str,
+    &'a DMatrix<f64>,
+    &'a DMatrix<f64>,
+    &'a [(usize, usize, String)],
+    &'a str,
+);
+
 /// `Pooling` drawn in two rows (max, average), forward on the left, backward on the right.
 pub fn pooling(c: &Pooling) -> String {
     let cell = 36.0;
@@ -568,13 +577,7 @@ pub fn pooling(c: &Pooling) -> String {
     svg.text((xx + xy + 60.0) / 2.0, 24.0, "forward", heads);
     svg.text((xd + xdx + 144.0) / 2.0, 24.0, "backward", heads);
     let label = Font::new(13.0);
-    let rows: [(
-        &str,
-        &DMatrix<f64>,
-        &DMatrix<f64>,
-        &[(usize, usize, String)],
-        &str,
-    ); 2] = [
+    let rows: [PoolRow; 2] = [
         (
             "max",
             &c.max,
