@@ -81,8 +81,14 @@ fn every_figure_a_page_shows_exists() {
     for page in pages() {
         let text = fs::read_to_string(&page).unwrap();
         // Markdown images, `](plots/…)`, and the numbered figures' `<img src="plots/…">`.
-        let markdown = text.split("](").skip(1).filter_map(|p| p.find(')').map(|e| &p[..e]));
-        let html = text.split("src=\"").skip(1).filter_map(|p| p.find('"').map(|e| &p[..e]));
+        let markdown = text
+            .split("](")
+            .skip(1)
+            .filter_map(|p| p.find(')').map(|e| &p[..e]));
+        let html = text
+            .split("src=\"")
+            .skip(1)
+            .filter_map(|p| p.find('"').map(|e| &p[..e]));
         for target in markdown.chain(html) {
             if target.starts_with("plots/") {
                 let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(target);

@@ -195,8 +195,7 @@ pub fn conv_backward(c: &ConvBackward) -> String {
     let (xd, xdil, xpad) = (20.0, 185.0, 420.0);
     let hd = spots(&c.delta, 1, 0);
     svg.text(xd + 39.0, top - 12.0, "error δ = ∂L/∂Y", label);
-    let (wd, hgt) = svg.grid("bw-delta", xd, top + 78.0, &c.delta, &gs(&hd));
-    let _ = hgt;
+    let (wd, _) = svg.grid("bw-delta", xd, top + 78.0, &c.delta, &gs(&hd));
     let hdil = spots(&c.dilated, s, 0);
     svg.text(xdil + 65.0, top - 12.0, "D: dilated (4.10)", label);
     let (wdil, _) = svg.grid("bw-dilated", xdil, top + 52.0, &c.dilated, &gs(&hdil));

@@ -212,8 +212,8 @@ pub fn bidirectional() -> String {
             &[
                 (cx + 22.0, yr - BH / 2.0),
                 (cx + 22.0, yr - 30.0),
-                (cx + 52.0, yr - 30.0),
-                (cx + 52.0, top + 48.0),
+                (cx + 45.0, yr - 30.0),
+                (cx + 45.0, top + 48.0),
                 (cx - 22.0, top + 48.0),
                 (cx - 22.0, top + 34.0),
             ],
