@@ -80,9 +80,16 @@ fn every_figure_a_page_shows_exists() {
     let mut problems = Vec::new();
     for page in pages() {
         let text = fs::read_to_string(&page).unwrap();
-        for part in text.split("](").skip(1) {
-            let Some(end) = part.find(')') else { continue };
-            let target = &part[..end];
+        // Markdown images, `](plots/…)`, and the numbered figures' `<img src="plots/…">`.
+        let markdown = text
+            .split("](")
+            .skip(1)
+            .filter_map(|p| p.find(')').map(|e| &p[..e]));
+        let html = text
+            .split("src=\"")
+            .skip(1)
+            .filter_map(|p| p.find('"').map(|e| &p[..e]));
+        for target in markdown.chain(html) {
             if target.starts_with("plots/") {
                 let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(target);
                 if !file.exists() {

@@ -1,11 +1,12 @@
 //! `cargo run --release --bin figures`: regenerate the book's figures into `plots/`, from fixed seeds, in 10 to 25
 //! minutes on 2 cores. `-- --full` adds the long runs (the CNNs of chapters 4 to 6, 20 to 45 minutes more).
-//! Every chapter of [`zerodl::chapters::REGISTRY`] draws its own (`-- --chapter=ch9` draws one chapter's only);
+//! Every chapter of [`zerodl::chapters::REGISTRY`] draws its own, and its diagrams (`-- --chapter=ch9` draws one
+//! chapter's only, `-- --chapter=diagrams` the diagrams only);
 //! figures that need a dataset which is missing are skipped, and said to be.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use zerodl::chapters::{Figures, REGISTRY};
+use zerodl::chapters::{diagrams, Figures, REGISTRY};
 use zerodl::data::mnist;
 
 // Why: see `zerodl::alloc`.
@@ -26,6 +27,7 @@ fn run(dir: &Path, full: bool, only: Option<&str>) -> zerodl::Result<Vec<PathBuf
     {
         chapter.figures(&mut out)?;
     }
+    diagrams::draw(&mut out, only)?;
     if let Some(line) = out.skipped_long_runs() {
         println!("{line}");
     }
@@ -43,7 +45,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--full");
     let only = args.iter().find_map(|a| a.strip_prefix("--chapter="));
-    let known: Vec<&str> = REGISTRY.iter().map(|c| c.name()).collect();
+    // `diagrams` draws the diagrams of every chapter and nothing else.
+    let known: Vec<&str> = REGISTRY
+        .iter()
+        .map(|c| c.name())
+        .chain(["diagrams"])
+        .collect();
     if let Some(a) = args
         .iter()
         .find(|a| *a != "--full" && !a.starts_with("--chapter="))

@@ -13,6 +13,7 @@ pub mod ch6;
 pub mod ch7;
 pub mod ch8;
 pub mod ch9;
+pub mod diagrams;
 pub mod figures;
 pub mod flags;
 pub mod long_lag;

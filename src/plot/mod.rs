@@ -6,6 +6,7 @@
 //! chapter turns its own report into these, in `chapters/<chapter>/figures.rs`.
 
 pub mod contour;
+pub mod diagram;
 pub mod regions;
 pub mod scatter;
 pub mod scatter3d;
