@@ -12,7 +12,7 @@ use zerodl::plot::diagram::{num, MAX_WIDTH, MIN_FONT};
 fn draw_all() -> HashMap<String, String> {
     let dir = tempfile::tempdir().unwrap();
     let mut out = Figures::new(dir.path(), Err("not needed".into()), false);
-    diagrams::draw(&mut out, None).unwrap();
+    diagrams::draw(&mut out, &[]).unwrap();
     assert_eq!(out.written().len(), DIAGRAMS.len());
     DIAGRAMS
         .iter()

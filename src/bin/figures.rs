@@ -1,7 +1,7 @@
 //! `cargo run --release --bin figures`: regenerate the book's figures into `plots/`, from fixed seeds, in 10 to 25
 //! minutes on 2 cores. `-- --full` adds the long runs (the CNNs of chapters 4 to 6, 20 to 45 minutes more).
 //! Every chapter of [`zerodl::chapters::REGISTRY`] draws its own, and its diagrams (`-- --chapter=ch9` draws one
-//! chapter's only, `-- --chapter=diagrams` the diagrams only);
+//! chapter's only, and the flag can be repeated; `-- --chapter=diagrams` the diagrams only);
 //! figures that need a dataset which is missing are skipped, and said to be.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use zerodl::data::mnist;
 #[global_allocator]
 static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
 
-fn run(dir: &Path, full: bool, only: Option<&str>) -> zerodl::Result<Vec<PathBuf>> {
+fn run(dir: &Path, full: bool, only: &[&str]) -> zerodl::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| zerodl::Error::io(dir, e))?;
     let data = match mnist::load() {
         Ok(data) => Ok(data),
@@ -23,7 +23,7 @@ fn run(dir: &Path, full: bool, only: Option<&str>) -> zerodl::Result<Vec<PathBuf
     let mut out = Figures::new(dir, data.as_ref().map_err(Clone::clone), full);
     for chapter in REGISTRY
         .iter()
-        .filter(|c| only.is_none_or(|n| c.name() == n))
+        .filter(|c| only.is_empty() || only.contains(&c.name()))
     {
         chapter.figures(&mut out)?;
     }
@@ -44,7 +44,10 @@ fn main() -> ExitCode {
     zerodl::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--full");
-    let only = args.iter().find_map(|a| a.strip_prefix("--chapter="));
+    let only: Vec<&str> = args
+        .iter()
+        .filter_map(|a| a.strip_prefix("--chapter="))
+        .collect();
     // `diagrams` draws the diagrams of every chapter and nothing else.
     let known: Vec<&str> = REGISTRY
         .iter()
@@ -58,14 +61,14 @@ fn main() -> ExitCode {
         eprintln!("figures: unknown argument {a:?} (the flags are --full and --chapter=NAME)");
         return ExitCode::from(2);
     }
-    if let Some(n) = only.filter(|n| !known.contains(n)) {
+    if let Some(n) = only.iter().find(|n| !known.contains(n)) {
         eprintln!(
             "figures: no chapter {n:?} (the chapters: {})",
             known.join(", ")
         );
         return ExitCode::from(2);
     }
-    match run(Path::new("plots"), full, only) {
+    match run(Path::new("plots"), full, &only) {
         Ok(files) => {
             for f in &files {
                 println!("wrote {}", f.display());

@@ -78,11 +78,11 @@ pub static DIAGRAMS: &[Diagram] = &[
     },
 ];
 
-/// Draws the diagrams of chapter `only` (`diagrams`, or `None`: all of them).
-pub fn draw(out: &mut Figures, only: Option<&str>) -> Result<()> {
+/// Draws the diagrams of the chapters in `only` (`diagrams`: all of them; empty: all of them).
+pub fn draw(out: &mut Figures, only: &[&str]) -> Result<()> {
     for d in DIAGRAMS
         .iter()
-        .filter(|d| only.is_none_or(|n| n == "diagrams" || n == d.chapter))
+        .filter(|d| only.is_empty() || only.iter().any(|&n| n == "diagrams" || n == d.chapter))
     {
         let svg = (d.draw)()?;
         diagram::write(&out.file(d.file), &svg)?;
