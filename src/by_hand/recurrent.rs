@@ -228,16 +228,20 @@ const MIN_GROUP_ROWS: usize = 8;
 /// layer after the sweep, in one fixed order) can sweep its rows in groups and give the same numbers, to the
 /// bit, for any number of groups, hence of threads. Other cells sweep all rows at once.
 fn row_groups<T: Real, C: Cell<T>>(cell: &C, n: usize) -> Vec<Range<usize>> {
-    let mut probe = cell.zeros_like();
-    let after_sweep = cell.input_weight_grad(&mut probe).is_some()
-        && cell.recurrent_weight_grad(&mut probe).is_some()
-        && cell.bias_grad(&mut probe).is_some();
     let count = rayon::current_num_threads().min(n / MIN_GROUP_ROWS);
     // Only from a pool thread: a caller outside the pool would be a third thread on two cores beside the
     // pool's two, and measured on W4 (2 threads, 2-core EPYC) the groups then cost as much in hand-overs and
     // waiting as they save (median 5.9-7.3 ms against 6.6-6.7 without); inside the pool they save (5.7-6.3 ms
     // against 6.3-7.2).
-    if !after_sweep || count < 2 || rayon::current_thread_index().is_none() {
+    if count < 2 || rayon::current_thread_index().is_none() {
+        return Vec::new();
+    }
+    // Asked last: the hooks need a gradient to point into, and that costs an allocation.
+    let mut probe = cell.zeros_like();
+    let after_sweep = cell.input_weight_grad(&mut probe).is_some()
+        && cell.recurrent_weight_grad(&mut probe).is_some()
+        && cell.bias_grad(&mut probe).is_some();
+    if !after_sweep {
         return Vec::new();
     }
     // Whole micro-kernel tiles (8 rows) per group where the batch allows.

@@ -1,7 +1,7 @@
 //! Paths over the level curves of a function of two variables (how optimizers walk down a surface).
 
-use super::style::{self, TickLabels};
-use super::{draw_err, legend_entries, Series};
+use super::style;
+use super::{axes, draw_err, legend_entries, Series};
 use crate::error::Result;
 use plotters::prelude::*;
 use std::path::Path;
@@ -39,30 +39,7 @@ pub fn paths_over_contours(path: &Path, s: &PathChart) -> Result<()> {
     let (title, rest) = root.split_vertically(title_h);
     let (area, below) = rest.split_vertically(CHART_HEIGHT);
     style::draw_title(&title, s.title).map_err(draw_err(path))?;
-    let mut chart = ChartBuilder::on(&area)
-        .margin(style::CHART_MARGIN)
-        .margin_right(style::CHART_MARGIN_RIGHT)
-        .x_label_area_size(style::X_LABEL_AREA)
-        .y_label_area_size(style::Y_LABEL_AREA)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(draw_err(path))?;
-    let (xt, yt) = (
-        TickLabels::new(x0, x1, style::TICKS),
-        TickLabels::new(y0, y1, style::TICKS),
-    );
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(style::TICKS)
-        .y_labels(style::TICKS)
-        .x_label_formatter(&|v| xt.label(*v))
-        .y_label_formatter(&|v| yt.label(*v))
-        .x_desc(s.x_desc)
-        .y_desc(s.y_desc)
-        .label_style(style::font(style::TICK_PX))
-        .axis_desc_style(style::font(style::TEXT_PX))
-        .draw()
-        .map_err(draw_err(path))?;
+    let mut chart = axes(path, &area, (x0, x1), (y0, y1), (s.x_desc, s.y_desc), false)?;
     for level in s.contours {
         chart
             .draw_series(LineSeries::new(

@@ -22,6 +22,7 @@ pub use style::PALETTE;
 
 use crate::error::{Error, Result};
 use base64::Engine;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -33,6 +34,47 @@ pub(crate) fn draw_err<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> E
         path: path.display().to_string(),
         msg: format!("drawing failed: {e}"),
     }
+}
+
+/// A flat chart over `x` and `y` in `area`, with the style's margins, label areas, tick labels and axis names
+/// (`desc`: x, then y), and a faint grid when `grid`: where every 2-D chart kind starts.
+pub(crate) fn axes<'a, 'b>(
+    path: &Path,
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    x: (f64, f64),
+    y: (f64, f64),
+    desc: (&str, &str),
+    grid: bool,
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(style::CHART_MARGIN)
+        .margin_right(style::CHART_MARGIN_RIGHT)
+        .x_label_area_size(style::X_LABEL_AREA)
+        .y_label_area_size(style::Y_LABEL_AREA)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(draw_err(path))?;
+    let (xt, yt) = (
+        TickLabels::new(x.0, x.1, style::TICKS),
+        TickLabels::new(y.0, y.1, style::TICKS),
+    );
+    let (xf, yf) = (|v: &f64| xt.label(*v), |v: &f64| yt.label(*v));
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(style::TICKS)
+        .y_labels(style::TICKS)
+        .x_label_formatter(&xf)
+        .y_label_formatter(&yf)
+        .x_desc(desc.0)
+        .y_desc(desc.1)
+        .label_style(style::font(style::TICK_PX))
+        .axis_desc_style(style::font(style::TEXT_PX));
+    if grid {
+        mesh.light_line_style(TRANSPARENT)
+            .bold_line_style(RGBAColor(0, 0, 0, 0.08));
+    } else {
+        mesh.disable_mesh();
+    }
+    mesh.draw().map_err(draw_err(path))?;
+    Ok(chart)
 }
 
 /// How a panel's y axis is ranged.
@@ -166,31 +208,14 @@ fn draw_lines(path: &Path, area: &DrawingArea<SVGBackend<'_>, Shift>, panel: &Pa
     if y1 <= y0 {
         (y0, y1) = (y0 - 0.5, y0 + 0.5);
     }
-    let mut chart = ChartBuilder::on(area)
-        .margin(style::CHART_MARGIN)
-        .margin_right(style::CHART_MARGIN_RIGHT)
-        .x_label_area_size(style::X_LABEL_AREA)
-        .y_label_area_size(style::Y_LABEL_AREA)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(draw_err(path))?;
-    let (xt, yt) = (
-        TickLabels::new(x0, x1, style::TICKS),
-        TickLabels::new(y0, y1, style::TICKS),
-    );
-    chart
-        .configure_mesh()
-        .x_labels(style::TICKS)
-        .y_labels(style::TICKS)
-        .x_label_formatter(&|v| xt.label(*v))
-        .y_label_formatter(&|v| yt.label(*v))
-        .x_desc(panel.x_desc)
-        .y_desc(panel.y_desc)
-        .label_style(style::font(style::TICK_PX))
-        .axis_desc_style(style::font(style::TEXT_PX))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(RGBAColor(0, 0, 0, 0.08))
-        .draw()
-        .map_err(draw_err(path))?;
+    let mut chart = axes(
+        path,
+        area,
+        (x0, x1),
+        (y0, y1),
+        (panel.x_desc, panel.y_desc),
+        true,
+    )?;
     for s in &panel.series {
         let style = s.color.stroke_width(style::LINE_WIDTH);
         let pts = s.points.iter().copied().filter(|p| p.1.is_finite());

@@ -1,8 +1,8 @@
 //! Decision regions: which class a model gives each cell of a square grid, with the points over them, one
 //! panel per model.
 
-use super::draw_err;
-use super::style::{self, TickLabels};
+use super::style;
+use super::{axes, draw_err};
 use crate::error::Result;
 use nalgebra::DMatrix;
 use plotters::prelude::*;
@@ -67,30 +67,10 @@ pub fn decision_regions(path: &Path, s: &Regions) -> Result<()> {
     let (lo, hi, n) = (s.grid.lo, s.grid.hi, s.grid.n);
     let step = s.grid.step();
     let grid = s.grid.centres();
-    let ticks = TickLabels::new(lo, hi, style::TICKS);
     for (area, panel) in areas.iter().zip(s.panels) {
         let (title, area) = area.split_vertically(title_h);
         style::draw_title(&title, &panel.title).map_err(draw_err(path))?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(style::CHART_MARGIN)
-            .margin_right(style::CHART_MARGIN_RIGHT)
-            .x_label_area_size(style::X_LABEL_AREA)
-            .y_label_area_size(style::Y_LABEL_AREA)
-            .build_cartesian_2d(lo..hi, lo..hi)
-            .map_err(draw_err(path))?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(style::TICKS)
-            .y_labels(style::TICKS)
-            .x_label_formatter(&|v| ticks.label(*v))
-            .y_label_formatter(&|v| ticks.label(*v))
-            .x_desc(s.x_desc)
-            .y_desc(s.y_desc)
-            .label_style(style::font(style::TICK_PX))
-            .axis_desc_style(style::font(style::TEXT_PX))
-            .draw()
-            .map_err(draw_err(path))?;
+        let mut chart = axes(path, &area, (lo, hi), (lo, hi), (s.x_desc, s.y_desc), false)?;
         chart
             .draw_series((0..n * n).map(|r| {
                 let (x0, y0) = (grid[(r, 0)] - step / 2.0, grid[(r, 1)] - step / 2.0);

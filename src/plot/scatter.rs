@@ -1,7 +1,7 @@
 //! Points of several classes in 2-D, over a straight reference line.
 
-use super::draw_err;
-use super::style::{self, LegendEntry, Swatch, TickLabels};
+use super::style::{self, LegendEntry, Swatch};
+use super::{axes, draw_err};
 use crate::error::Result;
 use plotters::prelude::*;
 use std::path::Path;
@@ -52,31 +52,14 @@ pub fn scatter(path: &Path, s: &Scatter) -> Result<()> {
     let (title, rest) = root.split_vertically(title_h);
     let (area, below) = rest.split_vertically(chart_h);
     style::draw_title(&title, s.title).map_err(draw_err(path))?;
-    let mut chart = ChartBuilder::on(&area)
-        .margin(style::CHART_MARGIN)
-        .margin_right(style::CHART_MARGIN_RIGHT)
-        .x_label_area_size(style::X_LABEL_AREA)
-        .y_label_area_size(style::Y_LABEL_AREA)
-        .build_cartesian_2d(s.x_range.0..s.x_range.1, s.y_range.0..s.y_range.1)
-        .map_err(draw_err(path))?;
-    let (xt, yt) = (
-        TickLabels::new(s.x_range.0, s.x_range.1, style::TICKS),
-        TickLabels::new(s.y_range.0, s.y_range.1, style::TICKS),
-    );
-    chart
-        .configure_mesh()
-        .x_labels(style::TICKS)
-        .y_labels(style::TICKS)
-        .x_label_formatter(&|v| xt.label(*v))
-        .y_label_formatter(&|v| yt.label(*v))
-        .x_desc(s.x_desc)
-        .y_desc(s.y_desc)
-        .label_style(style::font(style::TICK_PX))
-        .axis_desc_style(style::font(style::TEXT_PX))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(RGBAColor(0, 0, 0, 0.08))
-        .draw()
-        .map_err(draw_err(path))?;
+    let mut chart = axes(
+        path,
+        &area,
+        s.x_range,
+        s.y_range,
+        (s.x_desc, s.y_desc),
+        true,
+    )?;
     if let Some((_, ends)) = s.line {
         chart
             .draw_series(LineSeries::new(ends, BLACK.stroke_width(style::LINE_WIDTH)))
