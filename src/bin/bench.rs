@@ -12,6 +12,8 @@ use clap::Parser;
 use nalgebra::DMatrix;
 use rand::Rng as _;
 use serde_json::json;
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use zerodl::autograd::Tape;
 use zerodl::by_hand::gru::Reset;
@@ -30,9 +32,36 @@ use zerodl::optim::{Adam, Optimizer, Sgd};
 use zerodl::rng::seeded;
 use zerodl::train::Classifier;
 
-// Why: see `zerodl::alloc`.
+// Why mimalloc: see `zerodl::alloc`. Counted, so that --flat-memory can see the bytes the program holds rather
+// than what the allocator keeps from the operating system.
 #[global_allocator]
-static ALLOC: zerodl::alloc::MiMalloc = zerodl::alloc::MiMalloc;
+static ALLOC: Counted = Counted(zerodl::alloc::MiMalloc);
+
+/// The global allocator with a running count of the bytes allocated and not yet freed.
+struct Counted(zerodl::alloc::MiMalloc);
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call goes to mimalloc unchanged; the count is only read.
+unsafe impl GlobalAlloc for Counted {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Relaxed);
+        unsafe { self.0.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Relaxed);
+        unsafe { self.0.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Relaxed);
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        unsafe { self.0.realloc(ptr, layout, new_size) }
+    }
+}
 
 #[derive(Parser)]
 #[command(about = "Time training steps of the benchmark workloads")]
@@ -50,20 +79,55 @@ struct Args {
     /// Seconds of timed runs per measurement (after warm-up).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
+    /// How cost grows with the batch: batches 16, 32, 64, 128 and 256 (unless --batches says otherwise), each
+    /// workload and batch in a process of its own so that its `peak_rss_mb` is its own.
+    #[arg(long)]
+    growth: bool,
+    /// Instead of timing for --seconds, run this many steps after warm-up and check that memory stays flat: the
+    /// bytes allocated and not freed, read after each tenth of the steps (`live_tenths_mb`), must be the same
+    /// every time, or the bench exits with status 1. The resident memory at the same moments
+    /// (`rss_tenths_mb`) is reported beside them: it also holds what the allocator keeps for reuse.
+    #[arg(long, value_name = "STEPS")]
+    flat_memory: Option<usize>,
 }
 
-/// Median, min and max in milliseconds of `step` run repeatedly for about `seconds` (at least 5 runs) after
-/// 3 warm-up runs.
-fn time(seconds: f64, mut step: impl FnMut()) -> (f64, f64, f64, usize) {
+/// How a workload's step is measured: timed for a while, or run a fixed number of steps watching memory.
+#[derive(Clone, Copy)]
+enum Mode {
+    Seconds(f64),
+    Steps(usize),
+}
+
+/// Live bytes (allocated, not freed) and resident memory in MB, after each tenth of a `Mode::Steps` run.
+type Flat = Vec<(usize, f64)>;
+
+/// Median, min and max in milliseconds of `step` run repeatedly after 3 warm-up runs: for about `seconds` (at
+/// least 5 runs), or for a fixed number of steps, noting in `flat` the resident memory after the first tenth of
+/// them and after the last.
+fn time(mode: Mode, flat: &mut Flat, mut step: impl FnMut()) -> (f64, f64, f64, usize) {
     for _ in 0..3 {
         step();
     }
-    let mut ms = Vec::new();
+    // Room reserved up front, so that the harness's own records do not count as the step's growth.
+    let mut ms = Vec::with_capacity(match mode {
+        Mode::Seconds(_) => 0,
+        Mode::Steps(n) => n,
+    });
+    flat.reserve(10);
     let start = Instant::now();
-    while ms.len() < 5 || start.elapsed() < Duration::from_secs_f64(seconds) {
+    let more = |done: usize| match mode {
+        Mode::Seconds(s) => done < 5 || start.elapsed() < Duration::from_secs_f64(s),
+        Mode::Steps(n) => done < n,
+    };
+    while more(ms.len()) {
         let t = Instant::now();
         step();
         ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if let Mode::Steps(n) = mode {
+            if (ms.len() * 10) % n < 10 && ms.len() * 10 >= n {
+                flat.push((LIVE.load(Relaxed), rss_mb("VmRSS").unwrap_or(f64::NAN)));
+            }
+        }
     }
     ms.sort_by(f64::total_cmp);
     (ms[ms.len() / 2], ms[0], ms[ms.len() - 1], ms.len())
@@ -104,8 +168,15 @@ fn list(flag: &str, text: &str) -> Result<Vec<usize>, String> {
 /// The peak resident memory of this process so far, in MB (Linux only). The allocator keeps what it frees
 /// (see `zerodl::alloc`), so run a workload alone (`--workloads cnn --batches 32`) to read its own peak.
 fn peak_rss_mb() -> Option<f64> {
+    rss_mb("VmHWM")
+}
+
+/// A memory line of `/proc/self/status` (`VmRSS`: resident now, `VmHWM`: peak), in MB.
+fn rss_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -165,6 +236,48 @@ fn main() {
         }
         return;
     }
+    if args.flat_memory == Some(0) {
+        eprintln!("bench: --flat-memory takes a positive number of steps, got 0");
+        std::process::exit(2);
+    }
+    let growth: &[usize] = &[16, 32, 64, 128, 256];
+    if args.growth {
+        // One process per workload and batch, so each line's peak memory is that run's own.
+        let exe = std::env::current_exe().expect("the running binary's path");
+        let keep: Vec<String> = std::env::args()
+            .skip(1)
+            .scan(false, |skip, a| {
+                let flag = ["--growth", "--workloads", "--batches"]
+                    .iter()
+                    .any(|f| a == *f || a.starts_with(&format!("{f}=")));
+                let drop = *skip || flag;
+                *skip = a == "--workloads" || a == "--batches";
+                Some((!drop).then_some(a))
+            })
+            .flatten()
+            .collect();
+        for workload in args.workloads.split(',').map(str::trim) {
+            if workload == "tape" || workload == "conv2" {
+                continue;
+            }
+            for &batch in batches.as_deref().unwrap_or(growth) {
+                let ok = std::process::Command::new(&exe)
+                    .args(&keep)
+                    .arg(format!("--workloads={workload}"))
+                    .arg(format!("--batches={batch}"))
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    std::process::exit(1);
+                }
+            }
+        }
+        return;
+    }
+    let mode = args
+        .flat_memory
+        .map_or(Mode::Seconds(args.seconds), Mode::Steps);
+    let mut grew = false;
     let nthreads = threads[0];
     // SAFETY: single-threaded here, before any other thread exists or reads the environment.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", nthreads.to_string()) };
@@ -190,7 +303,8 @@ fn main() {
         for &batch in chosen {
             let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
             let mut rng = seeded(1);
-            let line = match workload {
+            let mut flat: Flat = Vec::new();
+            let mut line = match workload {
                 "mlp" => {
                     let mut tape = Tape::new();
                     let model = Mlp::new(
@@ -203,7 +317,7 @@ fn main() {
                     .expect("sizes");
                     let x = random(batch, 784, 2);
                     let mut opt = Sgd { lr: 0.01 };
-                    let (med, min, max, runs) = time(args.seconds, || {
+                    let (med, min, max, runs) = time(mode, &mut flat, || {
                         train_step(&mut tape, &model, &mut opt, &x, &labels)
                     });
                     json!({"workload": "mlp", "batch": batch, "threads": nthreads,
@@ -231,7 +345,7 @@ fn main() {
                     params.extend(head.params());
                     let (x, y) = (random(batch, steps * features, 2), random(batch, 1, 3));
                     let mut opt = Adam::new(1e-3);
-                    let (med, min, max, runs) = time(args.seconds, || {
+                    let (med, min, max, runs) = time(mode, &mut flat, || {
                         tape.reset();
                         let xv = tape.constant(x.clone());
                         let yv = tape.constant(y.clone());
@@ -276,7 +390,7 @@ fn main() {
                     let x = random(batch, steps * features, 2);
                     let labels: Vec<usize> = (0..batch).map(|i| i % 2).collect();
                     let mut opt = Adam::new(1e-3);
-                    let (med, min, max, runs) = time(args.seconds, || {
+                    let (med, min, max, runs) = time(mode, &mut flat, || {
                         tape.reset();
                         let xv = tape.constant(x.clone());
                         let out = gru.forward(&mut tape, xv).expect("shapes fit");
@@ -299,7 +413,8 @@ fn main() {
                     const OPS: usize = 10_000;
                     let mut tape = Tape::new();
                     let w = tape.param(DMatrix::from_element(1, 1, 0.999f32));
-                    let (med, min, max, runs) = time(args.seconds, || tape_step(&mut tape, w, OPS));
+                    let (med, min, max, runs) =
+                        time(mode, &mut flat, || tape_step(&mut tape, w, OPS));
                     json!({"workload": "tape", "ops": OPS, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs,
                            "ns_per_op": med * 1e6 / OPS as f64})
@@ -314,12 +429,11 @@ fn main() {
                     .expect("geometry");
                     let x = random(batch, 784, 2);
                     let mut opt = Adam::new(1e-3);
-                    let (med, min, max, runs) = time(args.seconds, || {
+                    let (med, min, max, runs) = time(mode, &mut flat, || {
                         train_step(&mut tape, &model, &mut opt, &x, &labels)
                     });
                     json!({"workload": workload, "batch": batch, "threads": nthreads,
-                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs,
-                           "peak_rss_mb": peak_rss_mb()})
+                           "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
                 }
                 _ => {
                     let g = ConvGeom::same(32, 14, 14, 64, 5).expect("geometry");
@@ -327,13 +441,13 @@ fn main() {
                     let w = random(g.patch(), g.c_out, 4);
                     let b = random(1, g.c_out, 5);
                     let dy = random(g.out_len(), batch, 6);
-                    let (fast, fmin, fmax, _) = time(args.seconds, || {
+                    let (fast, fmin, fmax, _) = time(mode, &mut flat, || {
                         std::hint::black_box(conv_fast::forward(&x, &w, &b, &g).expect("shapes"));
                         std::hint::black_box(
                             conv_fast::backward(&dy, &x, &w, &g, true).expect("shapes"),
                         );
                     });
-                    let (naive, nmin, nmax, _) = time(args.seconds, || {
+                    let (naive, nmin, nmax, _) = time(mode, &mut flat, || {
                         std::hint::black_box(conv::forward(&x, &w, &b, &g).expect("shapes"));
                         std::hint::black_box(conv::backward(&dy, &x, &w, &g).expect("shapes"));
                     });
@@ -343,7 +457,28 @@ fn main() {
                            "speedup": naive / fast})
                 }
             };
+            if workload != "tape" && workload != "conv2" {
+                line["per_example_ms"] =
+                    json!(line["median_ms"].as_f64().unwrap_or(0.0) / batch as f64);
+            }
+            line["peak_rss_mb"] = json!(peak_rss_mb());
+            if let Some(&(first, _)) = flat.first() {
+                // Between steps a training loop holds its parameters, the optimizer's state and the tape's
+                // emptied storage: the same bytes every time, unless a step leaves something behind.
+                let flat_ok = flat.iter().all(|&(live, _)| live == first);
+                grew |= !flat_ok;
+                let mb = |b: usize| b as f64 / (1 << 20) as f64;
+                line["live_tenths_mb"] = json!(flat.iter().map(|f| mb(f.0)).collect::<Vec<_>>());
+                line["rss_tenths_mb"] = json!(flat.iter().map(|f| f.1).collect::<Vec<_>>());
+                line["memory_flat"] = json!(flat_ok);
+            }
             println!("{line}");
         }
+    }
+    if grew {
+        eprintln!(
+            "bench: the bytes held between steps changed during the run (see live_tenths_mb): a step leaves memory behind"
+        );
+        std::process::exit(1);
     }
 }
