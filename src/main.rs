@@ -353,6 +353,9 @@ fn data(args: DataArgs) -> zerodl::Result<()> {
 
 fn main() -> ExitCode {
     zerodl::alloc::keep_freed_memory();
+    if let Err(e) = zerodl::kernels::par::join_global_pool() {
+        eprintln!("warning: the main thread could not join the thread pool ({e}); results are the same, steps slower");
+    }
     let raw: Vec<String> = std::env::args().collect();
     let matches = cli().try_get_matches().unwrap_or_else(|e| {
         if let Some(hint) = other_chapters_flag(&e) {

@@ -281,6 +281,10 @@ fn main() {
     let nthreads = threads[0];
     // SAFETY: single-threaded here, before any other thread exists or reads the environment.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", nthreads.to_string()) };
+    if let Err(e) = zerodl::kernels::par::join_global_pool() {
+        eprintln!("bench: the main thread could not join the thread pool: {e}");
+        std::process::exit(1);
+    }
     for workload in args.workloads.split(',').map(str::trim) {
         let default: &[usize] = match workload {
             "mlp" => &[64, 512],

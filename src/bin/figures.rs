@@ -42,6 +42,9 @@ fn run(dir: &Path, full: bool, only: &[&str]) -> zerodl::Result<Vec<PathBuf>> {
 
 fn main() -> ExitCode {
     zerodl::alloc::keep_freed_memory();
+    if let Err(e) = zerodl::kernels::par::join_global_pool() {
+        eprintln!("warning: the main thread could not join the thread pool ({e}); results are the same, steps slower");
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--full");
     let only: Vec<&str> = args

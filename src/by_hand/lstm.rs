@@ -86,9 +86,18 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         tanh_in_place(g);
         let [i, f, o, g] = blocks(gates.as_slice(), nh);
         let mut c = DMatrix::zeros(n, h);
-        for (k, ck) in c.as_mut_slice().iter_mut().enumerate() {
-            let kept = prev.map_or(T::zero(), |p| f[k] * p[1].as_slice()[k]);
-            *ck = kept + i[k] * g[k];
+        match prev {
+            Some([_, c_prev]) => {
+                let c_prev = &c_prev.as_slice()[..nh];
+                for (k, ck) in c.as_mut_slice().iter_mut().enumerate() {
+                    *ck = f[k] * c_prev[k] + i[k] * g[k];
+                }
+            }
+            _ => {
+                for (k, ck) in c.as_mut_slice().iter_mut().enumerate() {
+                    *ck = T::zero() + i[k] * g[k];
+                }
+            }
         }
         let mut tanh_c = c.clone();
         tanh_in_place(tanh_c.as_mut_slice());
@@ -114,21 +123,31 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         let nh = n * h;
         let [dh, mut dc] = <[DMatrix<T>; 2]>::try_from(d_states).expect("two states");
         let [i, f, o, g] = blocks(cache.gates.as_slice(), nh);
-        let (tc, dh) = (cache.tanh_c.as_slice(), dh.as_slice());
-        let c_prev = prev.map(|p| p[1].as_slice());
+        // Every slice cut to the `nh` entries the loop visits, so that the compiler drops the bounds checks
+        // and vectorizes it (measured: a fifth of W4's step at batch 128 before).
+        let (tc, dh) = (&cache.tanh_c.as_slice()[..nh], &dh.as_slice()[..nh]);
+        let c_prev = prev.map(|p| &p[1].as_slice()[..nh]);
         let one = T::one();
         let mut dz = DMatrix::zeros(n, 4 * h);
         {
             let (di, rest) = dz.as_mut_slice().split_at_mut(nh);
             let (df, rest) = rest.split_at_mut(nh);
             let (d_o, dg) = rest.split_at_mut(nh);
-            for (k, dck) in dc.as_mut_slice().iter_mut().enumerate() {
+            let dc = &mut dc.as_mut_slice()[..nh];
+            for k in 0..nh {
                 // δc = δc' + δh ⊙ o ⊙ (1 - tanh² c); then each gate through its own derivative.
-                *dck += dh[k] * o[k] * (one - tc[k] * tc[k]);
-                di[k] = *dck * g[k] * i[k] * (one - i[k]);
-                df[k] = c_prev.map_or(T::zero(), |c| *dck * c[k] * f[k] * (one - f[k]));
+                dc[k] += dh[k] * o[k] * (one - tc[k] * tc[k]);
+                di[k] = dc[k] * g[k] * i[k] * (one - i[k]);
                 d_o[k] = dh[k] * tc[k] * o[k] * (one - o[k]);
-                dg[k] = *dck * i[k] * (one - g[k] * g[k]);
+                dg[k] = dc[k] * i[k] * (one - g[k] * g[k]);
+            }
+            match c_prev {
+                Some(c) => {
+                    for k in 0..nh {
+                        df[k] = dc[k] * c[k] * f[k] * (one - f[k]);
+                    }
+                }
+                None => df.fill(T::zero()),
             }
         }
         let mut dc_prev = DMatrix::zeros(n, h);

@@ -43,3 +43,15 @@ pub fn zip_chunks<T: Send + Sync>(
         .zip(per_chunk.into_par_iter())
         .for_each(|((w, g), mut s)| f(w, g, &mut s));
 }
+
+/// Makes the calling thread, a binary's main thread, one of the threads of rayon's global pool (sized as rayon
+/// sizes it: `RAYON_NUM_THREADS`, or one thread per core). A training step is a chain of pieces handed to the
+/// pool and waited for; from a thread outside the pool each hand-over wakes a pool thread and puts the caller
+/// to sleep, and on two cores the caller is a third thread competing with the pool's two. As one of the pool's
+/// threads the caller works while it waits. Call it before anything else uses rayon; an error means the pool
+/// was already built, and the work still runs, only with the hand-overs.
+pub fn join_global_pool() -> Result<(), rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+}
