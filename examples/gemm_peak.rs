@@ -1,10 +1,15 @@
-//! Single-thread throughput of `gemm` on the shapes of the book's conv2 (per image) and FC1, and a large square
-//! product: the ceiling the training step's products can reach on this machine.
+//! Throughput of `gemm` on the shapes of the book's conv2 (per image) and FC1, and a large square product: the
+//! ceiling the training step's products can reach on this machine. Runs on the pool's threads
+//! (`RAYON_NUM_THREADS=1` for one core), and ends with W2's floor: the floating-point operations of one training
+//! step divided by the best rate measured here.
 use nalgebra::DMatrix;
 use std::time::Instant;
 use zerodl::kernels::gemm;
 
 fn main() {
+    zerodl::kernels::par::join_global_pool().expect("the pool is built here first");
+    let threads = rayon::current_num_threads();
+    let mut best: f64 = 0.0;
     for &(m, k, n, ta, tb) in &[
         (1024, 1024, 1024, false, false),
         (196, 800, 64, false, false),
@@ -38,10 +43,28 @@ fn main() {
             std::hint::black_box(gemm(&a, ta, &b, tb));
         }
         let s = t.elapsed().as_secs_f64() / reps as f64;
+        best = best.max(2.0 * (m * k * n) as f64 / s / 1e9);
         println!(
             "{m}x{k}x{n} ta={ta} tb={tb}: {:.3} ms, {:.1} GFLOP/s",
             s * 1e3,
             2.0 * (m * k * n) as f64 / s / 1e9
         );
     }
+    println!("best rate on {threads} thread(s): {best:.1} GFLOP/s");
+    for batch in [32, 128] {
+        let gflop = w2_flop(batch) / 1e9;
+        println!(
+            "W2 at batch {batch}: {gflop:.2} GFLOP per step in its products; floor at {best:.1} GFLOP/s: {:.1} ms",
+            gflop / best * 1e3
+        );
+    }
+}
+
+/// Floating-point operations in the products of one W2 training step (2 per multiply-add): each layer's forward
+/// product, its weight gradient's and, except for the first layer, its input gradient's, all the same size.
+fn w2_flop(batch: usize) -> f64 {
+    let conv1 = 784 * 25 * 32; // per image: 28x28 positions, 5x5x1 patches, 32 kernels
+    let conv2 = 196 * 800 * 64; // 14x14 positions, 5x5x32 patches, 64 kernels
+    let fc = 3136 * 512 + 512 * 10;
+    2.0 * (batch * (2 * conv1 + 3 * conv2 + 3 * fc)) as f64
 }

@@ -95,7 +95,17 @@ fn sigmoid_and_tanh_over_a_slice_are_the_one_value_formulas_bit_for_bit() {
     // formula written for one value, or the recurrent chapters' numbers would depend on the CPU.
     use zerodl::kernels::act::{exp_f32, sigmoid_in_place, tanh_in_place};
     let mut xs: Vec<f32> = (-20_003..=20_003).map(|i| i as f32 * 0.00731).collect();
-    xs.extend([0.0, -0.0, 1e-30, -1e-30, 88.5, -88.5, 1e4, -1e4, f32::MIN_POSITIVE]);
+    xs.extend([
+        0.0,
+        -0.0,
+        1e-30,
+        -1e-30,
+        88.5,
+        -88.5,
+        1e4,
+        -1e4,
+        f32::MIN_POSITIVE,
+    ]);
     let (mut s, mut t) = (xs.clone(), xs.clone());
     sigmoid_in_place(&mut s);
     tanh_in_place(&mut t);

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use zerodl::chapters::{diagrams, Figures, REGISTRY};
+use zerodl::chapters::{diagrams, performance, Figures, REGISTRY};
 use zerodl::data::mnist;
 
 // Why: see `zerodl::alloc`.
@@ -28,6 +28,7 @@ fn run(dir: &Path, full: bool, only: &[&str]) -> zerodl::Result<Vec<PathBuf>> {
         chapter.figures(&mut out)?;
     }
     diagrams::draw(&mut out, only)?;
+    performance::draw(&mut out, only)?;
     if let Some(line) = out.skipped_long_runs() {
         println!("{line}");
     }
@@ -55,7 +56,7 @@ fn main() -> ExitCode {
     let known: Vec<&str> = REGISTRY
         .iter()
         .map(|c| c.name())
-        .chain(["diagrams"])
+        .chain(["diagrams", "performance"])
         .collect();
     if let Some(a) = args
         .iter()

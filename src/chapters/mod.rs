@@ -18,6 +18,7 @@ pub mod figures;
 pub mod flags;
 pub mod long_lag;
 pub mod optimizers;
+pub mod performance;
 
 pub use figures::Figures;
 
