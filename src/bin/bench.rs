@@ -5,8 +5,10 @@
 //! Workloads: `mlp` (W1), `cnn` (W2), `cnnbn` (W3), `tape` (10,000 recorded 1x1 ops and their backward: the
 //! tape's own cost per op), `lstm` (W4: 2 stacked LSTM(64) over 30 steps of 4 features, a linear head on the last
 //! step, MSE, Adam), `bigru` (W5: one bidirectional GRU(64), PyTorch's form, over 100 steps of 50 features, the
-//! two last states concatenated, dropout 0.5, a linear layer to 2, softmax cross-entropy, Adam). The CNN lines carry the peak
-//! resident memory of the process so far (`peak_rss_mb`). `--threads 1,2` runs one process per thread count.
+//! two last states concatenated, dropout 0.5, a linear layer to 2, softmax cross-entropy, Adam). Every line carries
+//! the peak resident memory of the process so far (`peak_rss_mb`) and the time per example (`per_example_ms`).
+//! `--threads 1,2` runs one process per thread count; `--growth` one per workload and batch (16 to 256), so that
+//! each peak is its own; `--flat-memory N` runs N steps and fails if the bytes held between steps change.
 
 use clap::Parser;
 use nalgebra::DMatrix;

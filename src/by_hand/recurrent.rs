@@ -244,7 +244,7 @@ fn row_groups<T: Real, C: Cell<T>>(cell: &C, n: usize) -> Vec<Range<usize>> {
     // Only from a pool thread: a caller outside the pool would be a third thread on two cores beside the
     // pool's two, and measured on W4 (2 threads, 2-core EPYC) the groups then cost as much in hand-overs and
     // waiting as they save (median 5.9-7.3 ms against 6.6-6.7 without); inside the pool they save (5.7-6.3 ms
-    // against 6.3-7.2).
+    // against 6.3-7.2). The binaries' main thread is in the pool (`kernels::par::join_global_pool`).
     if count < 2 || rayon::current_thread_index().is_none() {
         return Vec::new();
     }
