@@ -30,8 +30,11 @@ impl<T: Real, E: Elementwise<T>> Op<T> for Map<E> {
         let mut dx = g.clone();
         let (xs, ys) = (x[0].as_slice(), y.as_slice());
         in_chunks(dx.as_mut_slice(), |start, d| {
-            for (i, v) in d.iter_mut().enumerate() {
-                *v *= self.0.df(xs[start + i], ys[start + i]);
+            // The chunk's inputs and outputs cut to its length, so the loop runs without bounds checks and
+            // vectorizes (indexing `xs[start + i]` had made ReLU's backward a tenth of a CNN step).
+            let end = start + d.len();
+            for ((v, &x), &y) in d.iter_mut().zip(&xs[start..end]).zip(&ys[start..end]) {
+                *v *= self.0.df(x, y);
             }
         });
         vec![Some(dx)]
