@@ -96,15 +96,6 @@ fn assert_readable(path: &Path) {
     assert!(p.is_empty(), "{}:\n{}", path.display(), p.join("\n"));
 }
 
-fn line(name: &str, k: usize, dashed: bool, points: Vec<(f64, f64)>) -> Series {
-    Series {
-        name: name.into(),
-        color: PALETTE[k],
-        dashed,
-        points,
-    }
-}
-
 #[test]
 fn line_panels_are_readable_with_dashed_swatches_and_integer_ticks() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,8 +107,8 @@ fn line_panels_are_readable_with_dashed_swatches_and_integer_ticks() {
             x_desc: "step",
             y_desc: "cross-entropy",
             series: vec![
-                line("train", 0, true, steps(|i| 2.0 / (1.0 + i))),
-                line("test", 0, false, steps(|i| 2.2 / (1.0 + i))),
+                Series::new("train", PALETTE[0], true, steps(|i| 2.0 / (1.0 + i))),
+                Series::new("test", PALETTE[0], false, steps(|i| 2.2 / (1.0 + i))),
             ],
             y_range: YRange::Fit,
         },
@@ -126,8 +117,8 @@ fn line_panels_are_readable_with_dashed_swatches_and_integer_ticks() {
             x_desc: "step",
             y_desc: "accuracy",
             series: vec![
-                line("train", 0, true, steps(|i| 0.9 + 0.008 * i)),
-                line("test", 0, false, steps(|i| 0.88 + 0.008 * i)),
+                Series::new("train", PALETTE[0], true, steps(|i| 0.9 + 0.008 * i)),
+                Series::new("test", PALETTE[0], false, steps(|i| 0.88 + 0.008 * i)),
             ],
             y_range: YRange::Fraction,
         },
@@ -243,8 +234,18 @@ fn scatters_regions_and_paths_are_readable() {
 
     let walk = dir.path().join("paths.svg");
     let paths = [
-        line("SGD", 0, false, vec![(-7.0, 2.0), (-3.0, -1.0), (0.0, 0.0)]),
-        line("Adam", 1, true, vec![(-7.0, 2.0), (-5.0, 1.0), (0.0, 0.0)]),
+        Series::new(
+            "SGD",
+            PALETTE[0],
+            false,
+            vec![(-7.0, 2.0), (-3.0, -1.0), (0.0, 0.0)],
+        ),
+        Series::new(
+            "Adam",
+            PALETTE[1],
+            true,
+            vec![(-7.0, 2.0), (-5.0, 1.0), (0.0, 0.0)],
+        ),
     ];
     plot::paths_over_contours(
         &walk,

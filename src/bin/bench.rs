@@ -200,6 +200,32 @@ fn tape_step(tape: &mut Tape<f32>, w: zerodl::Var, ops: usize) {
     std::hint::black_box(tape.backward(v).expect("1x1 output"));
 }
 
+/// Runs this binary once for each entry of `runs`, with the arguments it was given less the flags `valued`
+/// (with their values) and `bare`, plus that entry's; exits with status 1 as soon as a run fails.
+fn rerun(valued: &[&str], bare: &[&str], runs: impl Iterator<Item = Vec<String>>) {
+    let exe = std::env::current_exe().expect("the running binary's path");
+    let kept: Vec<String> = std::env::args()
+        .skip(1)
+        .scan(false, |value_next, a| {
+            let is = |f: &&str| a == *f || a.starts_with(&format!("{f}="));
+            let drop = *value_next || valued.iter().any(is) || bare.iter().any(is);
+            *value_next = valued.contains(&a.as_str());
+            Some((!drop).then_some(a))
+        })
+        .flatten()
+        .collect();
+    for extra in runs {
+        let ok = std::process::Command::new(&exe)
+            .args(&kept)
+            .args(&extra)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            std::process::exit(1);
+        }
+    }
+}
+
 fn main() {
     zerodl::alloc::keep_freed_memory();
     let args = Args::parse();
@@ -218,64 +244,32 @@ fn main() {
     };
     if threads.len() > 1 {
         // One process per thread count: rayon sizes its pool once per process.
-        let exe = std::env::current_exe().expect("the running binary's path");
-        let rest: Vec<String> = std::env::args()
-            .skip(1)
-            .scan(false, |skip, a| {
-                let drop = *skip || a == "--threads" || a.starts_with("--threads=");
-                *skip = a == "--threads";
-                Some((!drop).then_some(a))
-            })
-            .flatten()
-            .collect();
-        for t in threads {
-            let ok = std::process::Command::new(&exe)
-                .args(&rest)
-                .arg(format!("--threads={t}"))
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                std::process::exit(1);
-            }
-        }
+        rerun(
+            &["--threads"],
+            &[],
+            threads.iter().map(|t| vec![format!("--threads={t}")]),
+        );
         return;
     }
     if args.flat_memory == Some(0) {
         eprintln!("bench: --flat-memory takes a positive number of steps, got 0");
         std::process::exit(2);
     }
-    let growth: &[usize] = &[16, 32, 64, 128, 256];
     if args.growth {
         // One process per workload and batch, so each line's peak memory is that run's own.
-        let exe = std::env::current_exe().expect("the running binary's path");
-        let keep: Vec<String> = std::env::args()
-            .skip(1)
-            .scan(false, |skip, a| {
-                let flag = ["--growth", "--workloads", "--batches"]
+        let growth: &[usize] = &[16, 32, 64, 128, 256];
+        let batches = batches.as_deref().unwrap_or(growth);
+        let runs = args
+            .workloads
+            .split(',')
+            .map(str::trim)
+            .filter(|w| *w != "tape" && *w != "conv2")
+            .flat_map(|w| {
+                batches
                     .iter()
-                    .any(|f| a == *f || a.starts_with(&format!("{f}=")));
-                let drop = *skip || flag;
-                *skip = a == "--workloads" || a == "--batches";
-                Some((!drop).then_some(a))
-            })
-            .flatten()
-            .collect();
-        for workload in args.workloads.split(',').map(str::trim) {
-            if workload == "tape" || workload == "conv2" {
-                continue;
-            }
-            for &batch in batches.as_deref().unwrap_or(growth) {
-                let ok = std::process::Command::new(&exe)
-                    .args(&keep)
-                    .arg(format!("--workloads={workload}"))
-                    .arg(format!("--batches={batch}"))
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if !ok {
-                    std::process::exit(1);
-                }
-            }
-        }
+                    .map(move |b| vec![format!("--workloads={w}"), format!("--batches={b}")])
+            });
+        rerun(&["--workloads", "--batches"], &["--growth"], runs);
         return;
     }
     let mode = args

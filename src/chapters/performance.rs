@@ -22,8 +22,6 @@ const WORKLOADS: [(&str, &str); 5] = [
     ("bigru", "W5 bigru"),
 ];
 
-type Points = Vec<(f64, f64)>;
-
 /// Median milliseconds per step by (workload, batch), at `threads` threads, from one file of JSON lines.
 fn medians(path: &Path, threads: u64) -> Result<BTreeMap<(String, u64), f64>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -93,49 +91,31 @@ pub fn draw(out: &mut Figures, only: &[&str]) -> Result<()> {
                 msg: format!("the two zerodl runs measured different batches of {workload}"),
             });
         }
-        let zerodl = first
+        let zerodl: Vec<(f64, f64)> = first
             .iter()
             .zip(&second)
             .map(|(a, b)| (a.0 as f64, (a.1 + b.1) / 2.0))
             .collect();
-        let pytorch = per_example(&torch)
+        let pytorch: Vec<(f64, f64)> = per_example(&torch)
             .into_iter()
             .map(|(b, ms)| (b as f64, ms))
             .collect();
-        panels.push((title, zerodl, pytorch));
-    }
-    let panels: Vec<Panel> = panels
-        .into_iter()
-        .map(|(title, zerodl, pytorch): (_, Points, Points)| {
-            let top = zerodl
-                .iter()
-                .chain(&pytorch)
-                .map(|p| p.1)
-                .fold(0.0, f64::max)
-                * 1.08;
-            (title, zerodl, pytorch, top)
-        })
-        .map(|(title, zerodl, pytorch, top)| Panel {
+        let top = zerodl
+            .iter()
+            .chain(&pytorch)
+            .map(|p| p.1)
+            .fold(0.0, f64::max);
+        panels.push(Panel {
             title,
             x_desc: "batch size",
             y_desc: "ms per example",
             series: vec![
-                Series {
-                    name: "zerodl".into(),
-                    color: PALETTE[0],
-                    dashed: false,
-                    points: zerodl,
-                },
-                Series {
-                    name: "PyTorch".into(),
-                    color: PALETTE[1],
-                    dashed: true,
-                    points: pytorch,
-                },
+                Series::new("zerodl", PALETTE[0], false, zerodl),
+                Series::new("PyTorch", PALETTE[1], true, pytorch),
             ],
             // From zero, so that the gap between the lines reads as the ratio it is.
-            y_range: YRange::Fixed(0.0, top),
-        })
-        .collect();
+            y_range: YRange::Fixed(0.0, top * 1.08),
+        });
+    }
     line_panels(&out.file("perf_growth.svg"), &panels)
 }

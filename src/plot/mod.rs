@@ -96,6 +96,22 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+impl Series {
+    pub fn new(
+        name: impl Into<String>,
+        color: RGBColor,
+        dashed: bool,
+        points: Vec<(f64, f64)>,
+    ) -> Self {
+        Series {
+            name: name.into(),
+            color,
+            dashed,
+            points,
+        }
+    }
+}
+
 /// A panel of a line chart.
 pub struct Panel<'a> {
     pub title: &'a str,

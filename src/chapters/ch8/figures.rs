@@ -5,7 +5,7 @@
 use super::{Fold, Report};
 use crate::error::Result;
 use crate::plot::style::GREY;
-use crate::plot::{line_panels, Panel, RGBColor, Series, YRange, PALETTE};
+use crate::plot::{line_panels, Panel, Series, YRange, PALETTE};
 use std::path::Path;
 
 /// The real close over the days a fold's test windows predict.
@@ -26,15 +26,6 @@ fn day_one(f: &Fold, window: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn line(name: &str, color: RGBColor, dashed: bool, points: Vec<(f64, f64)>) -> Series {
-    Series {
-        name: name.into(),
-        color,
-        dashed,
-        points,
-    }
-}
-
 /// The model's next-day forecast against the real index over the test span.
 pub fn forecast(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
     let (w, h) = (r.settings.window, r.settings.horizon);
@@ -50,8 +41,8 @@ pub fn forecast(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
             x_desc: "trading day",
             y_desc: "CSI-300 close",
             series: vec![
-                line("real", GREY, false, real_path(f, closes, w, h)),
-                line("LSTM, 1 day ahead", PALETTE[0], false, day_one(f, w)),
+                Series::new("real", GREY, false, real_path(f, closes, w, h)),
+                Series::new("LSTM, 1 day ahead", PALETTE[0], false, day_one(f, w)),
             ],
             y_range: YRange::Fit,
         }],
@@ -62,7 +53,7 @@ pub fn forecast(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
 pub fn origins(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
     let (w, h) = (r.settings.window, r.settings.horizon);
     let f = &r.main;
-    let mut series = vec![line("real", GREY, false, real_path(f, closes, w, h))];
+    let mut series = vec![Series::new("real", GREY, false, real_path(f, closes, w, h))];
     let every = (f.starts.len() / 8).max(1);
     for (k, i) in (0..f.starts.len()).step_by(every).enumerate() {
         let origin = f.starts[i] + w;
@@ -73,7 +64,7 @@ pub fn origins(r: &Report, closes: &[f64], path: &Path) -> Result<()> {
         } else {
             ""
         };
-        series.push(line(name, PALETTE[3], false, pts));
+        series.push(Series::new(name, PALETTE[3], false, pts));
     }
     line_panels(
         path,
@@ -98,9 +89,9 @@ pub fn horizon_error(r: &Report, path: &Path) -> Result<()> {
     };
     let three = |pick: &dyn Fn(&super::Scores) -> Vec<f64>| {
         vec![
-            line("LSTM", PALETTE[0], false, per(&pick(&f.model))),
-            line("persistence", GREY, true, per(&pick(&f.persistence))),
-            line(
+            Series::new("LSTM", PALETTE[0], false, per(&pick(&f.model))),
+            Series::new("persistence", GREY, true, per(&pick(&f.persistence))),
+            Series::new(
                 "linear on the window",
                 PALETTE[1],
                 false,
@@ -149,8 +140,8 @@ pub fn curves(r: &Report, path: &Path) -> Result<()> {
             x_desc: "step",
             y_desc: "log10 MSE",
             series: vec![
-                line("training batches", PALETTE[0], false, lg(0)),
-                line(val, PALETTE[1], false, lg(1)),
+                Series::new("training batches", PALETTE[0], false, lg(0)),
+                Series::new(val, PALETTE[1], false, lg(1)),
             ],
             y_range: YRange::Fit,
         }],
@@ -162,8 +153,8 @@ pub fn book_vs_honest(book: &Report, honest: &Report, closes: &[f64], path: &Pat
     let series = |r: &Report| {
         let (w, h) = (r.settings.window, r.settings.horizon);
         vec![
-            line("real", GREY, false, real_path(&r.main, closes, w, h)),
-            line("LSTM, 1 day ahead", PALETTE[0], false, day_one(&r.main, w)),
+            Series::new("real", GREY, false, real_path(&r.main, closes, w, h)),
+            Series::new("LSTM, 1 day ahead", PALETTE[0], false, day_one(&r.main, w)),
         ]
     };
     let b = format!(

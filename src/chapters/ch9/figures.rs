@@ -12,15 +12,6 @@ use crate::plot::{line_panels, Panel, Series, YRange, PALETTE};
 use nalgebra::DMatrix;
 use std::path::Path;
 
-fn line(name: &str, k: usize, dashed: bool, points: Vec<(f64, f64)>) -> Series {
-    Series {
-        name: name.into(),
-        color: PALETTE[k],
-        dashed,
-        points,
-    }
-}
-
 /// Training and validation accuracy against the epoch, for our setup and the book's.
 pub fn curves(ours: &Report, book: &Report, path: &Path) -> Result<()> {
     let pts = |r: &Report, k: usize| -> Vec<(f64, f64)> {
@@ -37,10 +28,15 @@ pub fn curves(ours: &Report, book: &Report, path: &Path) -> Result<()> {
             x_desc: "epoch",
             y_desc: "accuracy",
             series: vec![
-                line("ours, training batches", 0, true, pts(ours, 0)),
-                line("ours, validation", 0, false, pts(ours, 1)),
-                line("book's setup, training batches", 1, true, pts(book, 0)),
-                line("book's setup, validation", 1, false, pts(book, 1)),
+                Series::new("ours, training batches", PALETTE[0], true, pts(ours, 0)),
+                Series::new("ours, validation", PALETTE[0], false, pts(ours, 1)),
+                Series::new(
+                    "book's setup, training batches",
+                    PALETTE[1],
+                    true,
+                    pts(book, 0),
+                ),
+                Series::new("book's setup, validation", PALETTE[1], false, pts(book, 1)),
             ],
             y_range: YRange::Fraction,
         }],
@@ -73,7 +69,7 @@ pub fn by_length(r: &Report, lengths: &[usize], path: &Path) -> Result<()> {
             x_desc: "review length in tokens (bin median)",
             y_desc: "accuracy",
             series: vec![
-                line("test accuracy", 0, false, points),
+                Series::new("test accuracy", PALETTE[0], false, points),
                 Series {
                     name: "tokens the model reads".into(),
                     color: GREY,
