@@ -9,6 +9,9 @@ use zerodl::kernels::gemm;
 fn main() {
     zerodl::kernels::par::join_global_pool().expect("the pool is built here first");
     let threads = rayon::current_num_threads();
+    if std::env::args().any(|a| a == "--small") {
+        return small_products();
+    }
     let mut best: f64 = 0.0;
     for &(m, k, n, ta, tb) in &[
         (1024, 1024, 1024, false, false),
@@ -67,4 +70,43 @@ fn w2_flop(batch: usize) -> f64 {
     let conv2 = 196 * 800 * 64; // 14x14 positions, 5x5x32 patches, 64 kernels
     let fc = 3136 * 512 + 512 * 10;
     2.0 * (batch * (2 * conv1 + 3 * conv2 + 3 * fc)) as f64
+}
+
+/// The recurrent steps' products (W4: 16 rows per thread, H = 64), through the small-product kernel that
+/// `gemm_strided` picks for them and through matrixmultiply's packing kernels: the reason the first exists.
+fn small_products() {
+    use zerodl::kernels::{gemm_strided, packed_gemm, Strided};
+    for &(m, k, n, tb) in &[
+        (16, 64, 256, false),
+        (16, 64, 256, true),
+        (16, 256, 64, false),
+        (16, 256, 64, true),
+        (32, 64, 256, false),
+        (32, 4, 256, false),
+    ] {
+        let a = vec![0.5f32; m * k];
+        let b = vec![0.25f32; k * n];
+        let mut c = vec![0f32; m * n];
+        let av = Strided::col_major(&a, m, false);
+        let bv = Strided::col_major(&b, if tb { n } else { k }, tb);
+        let reps = (4e8 / (2.0 * (m * k * n) as f64)).ceil() as usize;
+        let mut rate = |packed: bool| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                if packed {
+                    packed_gemm(m, k, n, av, bv, 1.0, &mut c, m);
+                } else {
+                    gemm_strided(m, k, n, av, bv, 1.0, &mut c, m);
+                }
+                std::hint::black_box(&mut c);
+            }
+            let s = t.elapsed().as_secs_f64() / reps as f64;
+            (s * 1e6, 2.0 * (m * k * n) as f64 / s / 1e9)
+        };
+        let (us_s, gf_s) = rate(false);
+        let (us_p, gf_p) = rate(true);
+        println!(
+            "small {m}x{k}x{n} tb={tb}: unpacked {us_s:.2} us ({gf_s:.1} GFLOP/s), packed {us_p:.2} us ({gf_p:.1} GFLOP/s)"
+        );
+    }
 }

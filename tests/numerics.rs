@@ -116,3 +116,83 @@ fn sigmoid_and_tanh_over_a_slice_are_the_one_value_formulas_bit_for_bit() {
         assert_eq!(t[k].to_bits(), one_t.to_bits(), "tanh({x})");
     }
 }
+
+#[test]
+fn the_small_product_kernel_gives_matrixmultiplys_bits() {
+    // Small products skip matrixmultiply's packing (`kernels::small`) but must compute every entry by the same
+    // operations, or a model's numbers would change with the batch size its rows are grouped in, and the
+    // committed figures with them. Shapes around the kernel's tile edges (16 rows, 6 columns) and around
+    // matrixmultiply's blocks of 256 terms, B read both ways, β of 0, 1 and neither.
+    use rand::{Rng, SeedableRng};
+    use zerodl::kernels::{gemm_strided, packed_gemm, Strided};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+    let mut checked = 0;
+    for case in 0..600 {
+        let m = [1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 64][case % 11];
+        let k = [1, 3, 64, 255, 256, 257, 300, 513][rng.random_range(0..8)];
+        let n = rng.random_range(1..40);
+        let tb = rng.random_bool(0.5);
+        let beta = [0.0f32, 1.0, 0.75][rng.random_range(0..3)];
+        let lda = m + rng.random_range(0..3);
+        let ldc = m + rng.random_range(0..3);
+        let mut fill =
+            |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
+        let a = fill(lda * k);
+        let b = fill(k * n);
+        let c0 = fill(ldc * n);
+        let bs = Strided::col_major(&b, if tb { n } else { k }, tb);
+        let av = Strided {
+            data: &a,
+            rs: 1,
+            cs: lda,
+        };
+        let (mut c1, mut c2) = (c0.clone(), c0.clone());
+        gemm_strided(m, k, n, av, bs, beta, &mut c1, ldc);
+        packed_gemm(m, k, n, av, bs, beta, &mut c2, ldc);
+        for (idx, (x, y)) in c1.iter().zip(&c2).enumerate() {
+            assert_eq!(
+                x.to_bits(),
+                y.to_bits(),
+                "{m}x{k}x{n}, B transposed: {tb}, beta {beta}: entry {idx}: {x} against {y}"
+            );
+        }
+        checked += m * n;
+    }
+    assert!(checked > 100_000, "too few entries compared: {checked}");
+}
+
+#[test]
+fn run_sums_side_by_side_are_each_runs_own_sum_bit_for_bit() {
+    // Bias gradients sum eight runs at a time (`kernels::sum`) for speed; each must still be the plain
+    // left-to-right sum of its own run, or the figures would change with the layout of the sums.
+    use rand::{Rng, SeedableRng};
+    use zerodl::kernels::sum::add_run_sums;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for &(count, len, gap) in &[
+        (1, 5, 0),
+        (8, 33, 3),
+        (13, 784, 0),
+        (64, 196, 1),
+        (7, 0, 2),
+        (300, 32, 928),
+    ] {
+        let stride = len + gap;
+        let data: Vec<f32> = (0..count * stride)
+            .map(|_| rng.random_range(-1e3f32..1e3))
+            .collect();
+        let start: Vec<f32> = (0..count).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let mut out = start.clone();
+        add_run_sums(&data, stride, len, &mut out);
+        for j in 0..count {
+            let plain = data[j * stride..j * stride + len]
+                .iter()
+                .fold(0f32, |s, &v| s + v);
+            let want = start[j] + plain;
+            assert_eq!(
+                out[j].to_bits(),
+                want.to_bits(),
+                "run {j} of {count} (length {len})"
+            );
+        }
+    }
+}

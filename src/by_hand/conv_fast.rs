@@ -226,9 +226,7 @@ pub fn backward<T: Real>(
                     &mut dw,
                     k,
                 );
-                for (d, channel) in db.iter_mut().zip(gn.chunks_exact(p)) {
-                    *d += channel.iter().fold(T::zero(), |s, &v| s + v);
-                }
+                crate::kernels::sum::add_run_sums(gn, p, p, &mut db); // each channel's sum
                 if let Some(dxg) = dx_group.as_deref_mut() {
                     gemm_strided(p, c, k, gv, wv, T::zero(), &mut cols, p); // (5.2) and (5.3)
                     col2im(&cols, g, &mut dxg[i * g.in_len()..(i + 1) * g.in_len()]);

@@ -193,10 +193,8 @@ fn add_row<T: Real>(m: &mut DMatrix<T>, b: &DMatrix<T>) {
 }
 
 fn col_sums<T: Real>(m: &DMatrix<T>, into: &mut DMatrix<T>) {
-    let n = m.nrows().max(1);
-    for (col, acc) in m.as_slice().chunks(n).zip(into.as_mut_slice()) {
-        *acc += col.iter().copied().fold(T::zero(), |s, v| s + v);
-    }
+    let n = m.nrows();
+    crate::kernels::sum::add_run_sums(m.as_slice(), n, n, into.as_mut_slice());
 }
 
 impl<T: Real> Cell<T> for GruCell<T> {
@@ -239,12 +237,12 @@ impl<T: Real> Cell<T> for GruCell<T> {
     /// The layer hands the step `x_t W_x = [x_t W_zx | x_t W_ax]`, computed for all steps at once.
     fn step(
         &self,
-        xw_t: &DMatrix<T>,
+        xw_t: DMatrix<T>,
         prev: Option<&[DMatrix<T>]>,
     ) -> (Vec<DMatrix<T>>, GruCache<T>) {
         let (n, h) = (xw_t.nrows(), self.hidden());
-        let mut rz = cols(xw_t, 0, 2 * h);
-        let mut za = cols(xw_t, 2 * h, h);
+        let mut rz = cols(&xw_t, 0, 2 * h);
+        let mut za = cols(&xw_t, 2 * h, h);
         add_row(&mut za, &self.ba);
         let q_or_s = match (self.reset, prev) {
             (Reset::After, Some([hp])) => {

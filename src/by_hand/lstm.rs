@@ -65,12 +65,12 @@ impl<T: Real> Cell<T> for LstmCell<T> {
     // ANCHOR: lstm_step
     fn step(
         &self,
-        x_t: &DMatrix<T>,
+        x_t: DMatrix<T>,
         prev: Option<&[DMatrix<T>]>,
     ) -> (Vec<DMatrix<T>>, LstmCache<T>) {
         // The layer hands the step `x_t W_x` (see `input_weight`).
         let (n, h) = (x_t.nrows(), self.hidden());
-        let mut z = x_t.clone();
+        let mut z = x_t;
         if let Some([h_prev, _]) = prev {
             product(h_prev, false, &self.wh, false, T::one(), &mut z);
         }
@@ -85,26 +85,22 @@ impl<T: Real> Cell<T> for LstmCell<T> {
         sigmoid_in_place(ifo);
         tanh_in_place(g);
         let [i, f, o, g] = blocks(gates.as_slice(), nh);
-        let mut c = DMatrix::zeros(n, h);
-        match prev {
+        // Collected rather than written into zeros: no pass to clear what is overwritten at once.
+        let c: Vec<T> = match prev {
             Some([_, c_prev]) => {
                 let c_prev = &c_prev.as_slice()[..nh];
-                for (k, ck) in c.as_mut_slice().iter_mut().enumerate() {
-                    *ck = f[k] * c_prev[k] + i[k] * g[k];
-                }
+                (0..nh).map(|k| f[k] * c_prev[k] + i[k] * g[k]).collect()
             }
-            _ => {
-                for (k, ck) in c.as_mut_slice().iter_mut().enumerate() {
-                    *ck = T::zero() + i[k] * g[k];
-                }
-            }
-        }
+            _ => (0..nh).map(|k| T::zero() + i[k] * g[k]).collect(),
+        };
         let mut tanh_c = c.clone();
-        tanh_in_place(tanh_c.as_mut_slice());
-        let mut h_t = DMatrix::zeros(n, h);
-        for ((hk, &ok), &tk) in h_t.as_mut_slice().iter_mut().zip(o).zip(tanh_c.as_slice()) {
-            *hk = ok * tk;
-        }
+        tanh_in_place(&mut tanh_c);
+        let h_t = (0..nh).map(|k| o[k] * tanh_c[k]).collect();
+        let (c, h_t, tanh_c) = (
+            DMatrix::from_vec(n, h, c),
+            DMatrix::from_vec(n, h, h_t),
+            DMatrix::from_vec(n, h, tanh_c),
+        );
         (vec![h_t, c], LstmCache { gates, tanh_c })
     }
     // ANCHOR_END: lstm_step
@@ -150,10 +146,8 @@ impl<T: Real> Cell<T> for LstmCell<T> {
                 None => df.fill(T::zero()),
             }
         }
-        let mut dc_prev = DMatrix::zeros(n, h);
-        for ((p, &d), &fk) in dc_prev.as_mut_slice().iter_mut().zip(dc.as_slice()).zip(f) {
-            *p = d * fk;
-        }
+        let dc = &dc.as_slice()[..nh];
+        let dc_prev = DMatrix::from_vec(n, h, (0..nh).map(|k| dc[k] * f[k]).collect());
         // dW_h and db are formed by the layer after the sweep (see `recurrent_weight_grad` and `bias_grad`).
         let mut dh_prev = DMatrix::zeros(n, h);
         product(&dz, false, &self.wh, true, T::zero(), &mut dh_prev);

@@ -13,6 +13,7 @@
 //! that read it sends back. The weights are shared by every step, so the cell adds its gradients over time.
 
 use crate::error::{Error, Result};
+use crate::kernels::{gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 use std::borrow::Cow;
@@ -38,13 +39,14 @@ pub trait Cell<T: Real>: Clone + Send + Sync {
     fn check(&self) -> Result<()>;
 
     /// One step from `x_t: N x D` and the previous states (`None` at the first step when there is no initial
-    /// state: zeros). Returns the new states and the step's cache.
-    fn step(&self, x_t: &DMatrix<T>, prev: Option<&[DMatrix<T>]>)
-        -> (Vec<DMatrix<T>>, Self::Cache);
+    /// state: zeros). Returns the new states and the step's cache. `x_t` is the step's own copy: a cell that
+    /// builds its pre-activation on it needs no other.
+    fn step(&self, x_t: DMatrix<T>, prev: Option<&[DMatrix<T>]>) -> (Vec<DMatrix<T>>, Self::Cache);
 
     /// One step back: `d_states[i]` is the whole gradient reaching new state `i` (from outside and from the
     /// later step). Adds the weight gradients into `grads` and returns `(dx_t, d_prev)`, the gradient of the
-    /// step's input and of each previous state.
+    /// step's input and of each previous state. A cell with [`Cell::input_weight`] receives an empty `x_t`
+    /// (`N x 0`): its step consumed the input product on the way forward and its backward reads nothing of it.
     fn step_backward(
         &self,
         x_t: &DMatrix<T>,
@@ -138,7 +140,8 @@ pub struct LayerCache<T: Real, C: Cell<T>> {
     /// By group, then by step: entry `g·T + t` is step `t` of the rows `groups[g]`.
     pub caches: Vec<C::Cache>,
     pub init: Option<Vec<DMatrix<T>>>,
-    /// `x_t W_x` of every step, stacked (`(T·N) x G`, rows `t·N ..`), for cells that hand the layer `W_x`.
+    /// `x_t W_x` of every step, for cells that hand the layer `W_x`: `N x (T·G)`, step `t` in the column block
+    /// `t·G ..`, the layout of the layer's input (see [`project`]).
     pub projected: Option<DMatrix<T>>,
     /// Each row's sequence length, when the batch is padded (see [`layer_forward_masked`]).
     pub lengths: Option<Vec<usize>>,
@@ -198,9 +201,26 @@ fn block<T: Real>(
     let (src, dst) = (p.as_slice(), out.as_mut_slice());
     for j in 0..cols {
         let from = (col + j) * rows + first;
-        dst[j * count..(j + 1) * count].copy_from_slice(&src[from..from + count]);
+        copy_run(
+            &mut dst[j * count..(j + 1) * count],
+            &src[from..from + count],
+        );
     }
     out
+}
+
+/// `dst ← src` for the short runs of the copies above (a group's rows of one column: 16 entries in W4), in
+/// blocks of 8 whose length the compiler knows: a few vector moves, where `copy_from_slice` of a run-time
+/// length calls `memmove` once per run (measured: a seventh of W4's step on two threads went to such calls).
+fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (a, b) in (&mut d).zip(&mut s) {
+        if let (Ok(a), Ok(b)) = (<&mut [T; 8]>::try_from(a), <&[T; 8]>::try_from(b)) {
+            *a = *b;
+        }
+    }
+    d.into_remainder().copy_from_slice(s.remainder());
 }
 
 /// The inverse of [`row_block`]: write `b` into rows `first ..` of `p`.
@@ -209,8 +229,40 @@ fn set_row_block<T: Real>(p: &mut DMatrix<T>, first: usize, b: &DMatrix<T>) {
     let (src, dst) = (b.as_slice(), p.as_mut_slice());
     for j in 0..b.ncols() {
         let to = j * rows + first;
-        dst[to..to + count].copy_from_slice(&src[j * count..(j + 1) * count]);
+        copy_run(&mut dst[to..to + count], &src[j * count..(j + 1) * count]);
     }
+}
+
+/// `x_t W_x` of every step of `x: N x (T·D)`, laid out as `x` is: `N x (T·G)`, step `t` in the column block
+/// `t·G ..`. A sweep then finds a step's rows in one block of `N·G` entries, where the `(T·N) x G` stack of
+/// one product over all steps spreads them over the whole matrix, a cache miss per column (measured: a
+/// twentieth of W4's step on two threads went to that copy). One product per step, each entry by the same
+/// operations as in the one product (a sum over `D` terms), steps spread over the pool when they are large.
+fn project<T: Real>(x: &DMatrix<T>, w: &DMatrix<T>, steps: usize) -> DMatrix<T> {
+    let (n, d, g) = (x.nrows(), w.nrows(), w.ncols());
+    let mut p = DMatrix::zeros(n, steps * g);
+    per_step(p.as_mut_slice(), n * g, n * d * g, |t, pt| {
+        let xt = Strided::col_major(&x.as_slice()[t * d * n..(t + 1) * d * n], n, false);
+        gemm_strided(n, d, g, xt, Strided::of(w, false), T::zero(), pt, n);
+    });
+    p
+}
+
+/// `f(t, block t)` for the blocks of `len` entries of `out`, one per step, spread over the pool's threads in
+/// as many runs of steps when the products (`macs` multiply-adds per step) are worth a hand-over.
+fn per_step<T: Real>(out: &mut [T], len: usize, macs: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    use rayon::prelude::*;
+    let steps = out.len() / len.max(1);
+    let threads = rayon::current_num_threads();
+    let per = if threads > 1 && macs * steps >= 1 << 21 {
+        steps.div_ceil(threads)
+    } else {
+        steps
+    };
+    out.par_chunks_mut(len.max(1))
+        .enumerate()
+        .with_min_len(per.max(1))
+        .for_each(|(t, block)| f(t, block));
 }
 
 /// What step `t` reads for the batch rows `rows`: their `x_t`, or their rows of the stacked input product.
@@ -222,7 +274,10 @@ fn step_input<T: Real>(
     rows: &Range<usize>,
 ) -> DMatrix<T> {
     match projected {
-        Some(p) => row_block(p, t * x.nrows() + rows.start, rows.len()),
+        Some(p) => {
+            let g = p.ncols() / (x.ncols() / d);
+            block(p, rows.start, rows.len(), t * g, g)
+        }
         None => block(x, rows.start, rows.len(), t * d, d),
     }
 }
@@ -333,11 +388,8 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
             ));
         }
     }
-    let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
-    let projected = cell.input_weight().map(|w| {
-        let xs = stack_steps(x, steps, d);
-        crate::kernels::gemm(&xs, false, w, false)
-    });
+    let (n, hid) = (x.nrows(), cell.hidden());
+    let projected = cell.input_weight().map(|w| project(x, w, steps));
     let groups = row_groups(cell, n);
     let swept = match groups.len() {
         0 => vec![sweep_forward(
@@ -364,10 +416,12 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
         }),
     };
     let (states, caches) = join_groups::<T, C>(swept, &groups, n, hid);
-    let mut out = DMatrix::zeros(n, steps * hid);
-    for (t, s) in states.iter().enumerate() {
-        out.columns_mut(t * hid, hid).copy_from(&s[0]);
+    // Step t's `h` (`N x H`, column-major) is exactly the column block t of the output: one slice after another.
+    let mut out = Vec::with_capacity(n * steps * hid);
+    for s in &states {
+        out.extend_from_slice(s[0].as_slice());
     }
+    let out = DMatrix::from_vec(n, steps * hid, out);
     let init = init.map(|s| s.to_vec());
     Ok((
         out,
@@ -404,7 +458,7 @@ fn sweep_forward<T: Real, C: Cell<T>>(
             0 => init,
             _ => Some(&states[at(k - 1, steps, reverse)][..]),
         };
-        let (mut s, c) = cell.step(&x_t, prev); // (7.1), one step
+        let (mut s, c) = cell.step(x_t, prev); // (7.1), one step
         for i in padded(lengths, t) {
             for (j, sj) in s.iter_mut().enumerate() {
                 match prev {
@@ -538,10 +592,11 @@ pub fn layer_backward_needs<T: Real, C: Cell<T>>(
             )
         }),
     };
+    // Stacked (`(T·N) x G`, rows `t·N ..` for step `t`): the weight gradient is then one product over all steps.
     let mut d_projected = cache
         .projected
         .as_ref()
-        .map(|p| DMatrix::zeros(p.nrows(), p.ncols()));
+        .map(|p| DMatrix::zeros(steps * n, p.ncols() / steps));
     g.d_init = (0..cell.num_states())
         .map(|_| DMatrix::zeros(n, hid))
         .collect();
@@ -584,19 +639,26 @@ pub fn layer_backward_needs<T: Real, C: Cell<T>>(
             let rows = dp.nrows();
             for k in (0..steps).rev() {
                 let t = at(k, steps, reverse);
-                for (j, col) in dp.as_slice().chunks(rows).enumerate() {
-                    db[j] += col[t * n..(t + 1) * n]
-                        .iter()
-                        .fold(T::zero(), |a, &b| a + b);
-                }
+                let from_t = &dp.as_slice()[t * n..];
+                crate::kernels::sum::add_run_sums(from_t, rows, n, db.as_mut_slice());
             }
         }
         if need_dx {
-            let dxs = crate::kernels::gemm(dp, false, w, true);
-            for t in 0..steps {
-                g.dx.columns_mut(t * d, d)
-                    .copy_from(&row_block(&dxs, t * n, n));
-            }
+            // δx_t = δ_t W_xᵀ straight into its column block of dx, step by step: each entry the same sum as in
+            // one product over the stack, without the stacked result and its copy back.
+            per_step(g.dx.as_mut_slice(), n * d, n * d * w.ncols(), |t, dxt| {
+                let dpt = Strided::col_major(&dp.as_slice()[t * n..], steps * n, false);
+                gemm_strided(
+                    n,
+                    w.ncols(),
+                    d,
+                    dpt,
+                    Strided::of(w, true),
+                    T::zero(),
+                    dxt,
+                    n,
+                );
+            });
         }
     }
     Ok(g)
@@ -651,7 +713,10 @@ fn sweep_backward<T: Real, C: Cell<T>>(
             })
             .collect();
         // ANCHOR: layer_backward_step
-        let x_t = step_input(x, cache.projected.as_ref(), t, d, &rows);
+        let x_t = match cache.projected {
+            Some(_) => DMatrix::zeros(rows.len(), 0),
+            None => step_input(x, None, t, d, &rows),
+        };
         let (dx_t, d_prev) = cell.step_backward(
             &x_t,
             prev.as_deref(),

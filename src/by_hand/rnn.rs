@@ -53,9 +53,9 @@ impl<T: Real> recurrent::Cell<T> for RnnCell<T> {
     }
 
     // ANCHOR: rnn_forward
-    fn step(&self, x_t: &DMatrix<T>, prev: Option<&[DMatrix<T>]>) -> (Vec<DMatrix<T>>, ()) {
+    fn step(&self, x_t: DMatrix<T>, prev: Option<&[DMatrix<T>]>) -> (Vec<DMatrix<T>>, ()) {
         let mut z = DMatrix::zeros(x_t.nrows(), self.hidden());
-        z.gemm(T::one(), x_t, &self.wx, T::zero());
+        z.gemm(T::one(), &x_t, &self.wx, T::zero());
         if let Some([h_prev]) = prev {
             z.gemm(T::one(), h_prev, &self.wh, T::one());
         }

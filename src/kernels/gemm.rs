@@ -174,6 +174,58 @@ pub fn gemm_strided<T: Real>(
     ldc: usize,
 ) {
     use std::any::TypeId;
+    // Small products with `A` column-major go to the kernel that does not pack (see `super::small`), with
+    // the same per-entry arithmetic; the rest, and any CPU without AVX2 and FMA, to matrixmultiply.
+    if TypeId::of::<T>() == TypeId::of::<f32>()
+        && m * n * k > 0
+        && a.rs == 1
+        && a.cs >= m
+        && m <= super::small::MAX_ROWS
+        && m * n * k <= super::small::MAX_MACS
+    {
+        // SAFETY: T is f32 (checked just above), so the slices are slices of f32.
+        let (ad, bd, cd) = unsafe { (f32s(a.data), f32s(b.data), f32s_mut(c)) };
+        if super::small::sgemm(
+            m,
+            k,
+            n,
+            ad,
+            a.cs,
+            (bd, b.rs, b.cs),
+            beta.as_f64() as f32,
+            cd,
+            ldc,
+        ) {
+            return;
+        }
+    }
+    packed_gemm(m, k, n, a, b, beta, c, ldc);
+}
+
+/// `T`'s slice as `f32`s. Safety: `T` must be `f32`.
+unsafe fn f32s<T>(s: &[T]) -> &[f32] {
+    std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len())
+}
+
+/// `T`'s slice as `f32`s. Safety: `T` must be `f32`.
+unsafe fn f32s_mut<T>(s: &mut [T]) -> &mut [f32] {
+    std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len())
+}
+
+/// [`gemm_strided`] always through matrixmultiply's packing kernels, whatever the size: the reference that the
+/// small-product kernel ([`super::small`]) is checked against, bit for bit.
+#[allow(clippy::too_many_arguments)]
+pub fn packed_gemm<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    use std::any::TypeId;
     if m == 0 || n == 0 {
         return;
     }

@@ -5,6 +5,8 @@
 pub mod act;
 pub mod gemm;
 pub mod par;
+pub mod small;
+pub mod sum;
 
-pub use gemm::{gemm, gemm_into, gemm_strided, Strided};
+pub use gemm::{gemm, gemm_into, gemm_strided, packed_gemm, Strided};
 pub use par::PAR_CHUNK;
