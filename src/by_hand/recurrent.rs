@@ -133,9 +133,11 @@ pub fn check_layer<T: Real, C: Cell<T>>(
     Ok(x.ncols() / d)
 }
 
-/// What a layer's forward pass keeps: every step's states, by step `t`, every step's cache, and the initial
-/// states.
+/// What a layer's forward pass keeps: every step's states and cache, and the initial states.
 pub struct LayerCache<T: Real, C: Cell<T>> {
+    /// By group, then by step, as `caches`: each group's states stay as its sweep made them, so that its sweep
+    /// back reads them where they lie (joined into whole-batch matrices they had been copied twice over, and
+    /// on two threads each copy read the other core's writes).
     pub states: Vec<Vec<DMatrix<T>>>,
     /// By group, then by step: entry `g·T + t` is step `t` of the rows `groups[g]`.
     pub caches: Vec<C::Cache>,
@@ -150,6 +152,11 @@ pub struct LayerCache<T: Real, C: Cell<T>> {
 }
 
 impl<T: Real, C: Cell<T>> LayerCache<T, C> {
+    /// Steps `T` of the sequence the cache was made for.
+    pub fn steps(&self) -> usize {
+        self.states.len() / self.groups.len().max(1)
+    }
+
     fn groups(&self, n: usize) -> Vec<Range<usize>> {
         if self.groups.is_empty() {
             std::iter::once(0..n).collect()
@@ -168,9 +175,8 @@ fn padded(lengths: Option<&[usize]>, t: usize) -> Vec<usize> {
 
 /// The steps of `x: N x (T·D)` stacked as rows: `(T·N) x D`, rows `t·N .. (t+1)·N` = `x_t`.
 /// Column by column, each a contiguous run in both layouts, so the copies are plain slice copies.
-fn stack_steps<T: Real>(x: &DMatrix<T>, steps: usize, d: usize) -> DMatrix<T> {
+fn stack_steps_into<T: Real>(x: &DMatrix<T>, steps: usize, d: usize, out: &mut DMatrix<T>) {
     let n = x.nrows();
-    let mut out = DMatrix::zeros(steps * n, d);
     let (src, dst) = (x.as_slice(), out.as_mut_slice());
     for t in 0..steps {
         for j in 0..d {
@@ -179,6 +185,38 @@ fn stack_steps<T: Real>(x: &DMatrix<T>, steps: usize, d: usize) -> DMatrix<T> {
             dst[to..to + n].copy_from_slice(&src[from..from + n]);
         }
     }
+}
+
+/// What a group's sweep back returns: the gradient of each step's input (or input product), by step, and of
+/// each initial state.
+type SweptBack<T> = (Vec<DMatrix<T>>, Vec<DMatrix<T>>);
+
+/// The groups' gradients of their steps' input products, stacked as the weight gradient's product reads them:
+/// `(T·N) x G`, rows `t·N ..` for step `t`. Built column by column, the columns shared among the pool's
+/// threads: on two threads a serial copy had cost as much as the products it fed.
+fn stack_groups<T: Real>(
+    swept: &[SweptBack<T>],
+    groups: &[Range<usize>],
+    steps: usize,
+    g: usize,
+) -> DMatrix<T> {
+    use rayon::prelude::*;
+    let n = groups.last().map_or(0, |r| r.end);
+    let mut out = DMatrix::zeros(steps * n, g);
+    let per = g.div_ceil(rayon::current_num_threads()).max(1);
+    out.as_mut_slice()
+        .par_chunks_mut((steps * n).max(1))
+        .enumerate()
+        .with_min_len(per)
+        .for_each(|(j, col)| {
+            for t in 0..steps {
+                for (rows, (dxs, _)) in groups.iter().zip(swept) {
+                    let len = rows.len();
+                    let src = &dxs[t].as_slice()[j * len..(j + 1) * len];
+                    copy_run(&mut col[t * n + rows.start..t * n + rows.end], src);
+                }
+            }
+        });
     out
 }
 
@@ -209,6 +247,17 @@ fn block<T: Real>(
     out
 }
 
+/// `out ← out, src`, for short runs as [`copy_run`].
+fn extend_run<T: Copy>(out: &mut Vec<T>, src: &[T]) {
+    let mut s = src.chunks_exact(8);
+    for b in &mut s {
+        if let Ok(b) = <&[T; 8]>::try_from(b) {
+            out.extend_from_slice(b);
+        }
+    }
+    out.extend_from_slice(s.remainder());
+}
+
 /// `dst ← src` for the short runs of the copies above (a group's rows of one column: 16 entries in W4), in
 /// blocks of 8 whose length the compiler knows: a few vector moves, where `copy_from_slice` of a run-time
 /// length calls `memmove` once per run (measured: a seventh of W4's step on two threads went to such calls).
@@ -225,10 +274,15 @@ fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
 
 /// The inverse of [`row_block`]: write `b` into rows `first ..` of `p`.
 fn set_row_block<T: Real>(p: &mut DMatrix<T>, first: usize, b: &DMatrix<T>) {
+    set_block(p, first, 0, b);
+}
+
+/// Write `b` into `p` with its first entry at `(first, col)`.
+fn set_block<T: Real>(p: &mut DMatrix<T>, first: usize, col: usize, b: &DMatrix<T>) {
     let (rows, count) = (p.nrows(), b.nrows());
     let (src, dst) = (b.as_slice(), p.as_mut_slice());
     for j in 0..b.ncols() {
-        let to = j * rows + first;
+        let to = (col + j) * rows + first;
         copy_run(&mut dst[to..to + count], &src[j * count..(j + 1) * count]);
     }
 }
@@ -415,13 +469,22 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
             )
         }),
     };
-    let (states, caches) = join_groups::<T, C>(swept, &groups, n, hid);
-    // Step t's `h` (`N x H`, column-major) is exactly the column block t of the output: one slice after another.
+    // The output, column by column: each group's rows of step t's `h`, group after group.
     let mut out = Vec::with_capacity(n * steps * hid);
-    for s in &states {
-        out.extend_from_slice(s[0].as_slice());
+    for t in 0..steps {
+        for j in 0..hid {
+            for (s, _) in &swept {
+                let h = &s[t][0];
+                extend_run(&mut out, &h.as_slice()[j * h.nrows()..(j + 1) * h.nrows()]);
+            }
+        }
     }
     let out = DMatrix::from_vec(n, steps * hid, out);
+    let (mut states, mut caches) = (Vec::new(), Vec::new());
+    for (s, c) in swept {
+        states.extend(s);
+        caches.extend(c);
+    }
     let init = init.map(|s| s.to_vec());
     Ok((
         out,
@@ -478,34 +541,6 @@ fn sweep_forward<T: Real, C: Cell<T>>(
     (states, caches)
 }
 
-/// The groups' sweeps as one: every step's states over all `n` rows, and the caches group after group.
-#[allow(clippy::type_complexity)]
-fn join_groups<T: Real, C: Cell<T>>(
-    mut swept: Vec<(Vec<Vec<DMatrix<T>>>, Vec<C::Cache>)>,
-    groups: &[Range<usize>],
-    n: usize,
-    hid: usize,
-) -> (Vec<Vec<DMatrix<T>>>, Vec<C::Cache>) {
-    if swept.len() == 1 {
-        return swept.pop().expect("one group");
-    }
-    let steps = swept[0].0.len();
-    let ns = swept[0].0[0].len();
-    let mut states: Vec<Vec<DMatrix<T>>> = (0..steps)
-        .map(|_| (0..ns).map(|_| DMatrix::zeros(n, hid)).collect())
-        .collect();
-    let mut caches = Vec::with_capacity(groups.len() * steps);
-    for (rows, (s, c)) in groups.iter().zip(swept) {
-        for (full, part) in states.iter_mut().zip(&s) {
-            for (f, p) in full.iter_mut().zip(part) {
-                set_row_block(f, rows.start, p);
-            }
-        }
-        caches.extend(c);
-    }
-    (states, caches)
-}
-
 /// A layer's gradients: its input, its weights, its initial states (zeros when it started from zeros).
 pub struct LayerGrads<T: Real, C> {
     pub dx: DMatrix<T>,
@@ -536,7 +571,7 @@ pub fn layer_backward_needs<T: Real, C: Cell<T>>(
     need_dx: bool,
 ) -> Result<LayerGrads<T, C>> {
     let (n, d, hid) = (x.nrows(), cell.input(), cell.hidden());
-    let steps = cache.states.len();
+    let steps = cache.steps();
     super::expect_shape(
         "recurrent layer backward",
         "dh of the outputs' shape N x (T·H)",
@@ -550,7 +585,10 @@ pub fn layer_backward_needs<T: Real, C: Cell<T>>(
         (n, steps * d),
     )?;
     let groups = cache.groups(n);
-    if cache.caches.len() != groups.len() * steps || groups.last().is_some_and(|g| g.end != n) {
+    if cache.caches.len() != groups.len() * steps
+        || cache.states.len() != groups.len() * steps
+        || groups.last().is_some_and(|g| g.end != n)
+    {
         return Err(Error::invalid(
             "recurrent layer backward",
             format!(
@@ -593,46 +631,55 @@ pub fn layer_backward_needs<T: Real, C: Cell<T>>(
         }),
     };
     // Stacked (`(T·N) x G`, rows `t·N ..` for step `t`): the weight gradient is then one product over all steps.
-    let mut d_projected = cache
+    let d_projected = cache
         .projected
         .as_ref()
-        .map(|p| DMatrix::zeros(steps * n, p.ncols() / steps));
+        .map(|p| stack_groups(&swept, &groups, steps, p.ncols() / steps));
     g.d_init = (0..cell.num_states())
         .map(|_| DMatrix::zeros(n, hid))
         .collect();
-    for (rows, (dxs, carry)) in groups.iter().zip(swept) {
-        for (t, dx_t) in dxs.iter().enumerate() {
-            match &mut d_projected {
-                Some(dp) => set_row_block(dp, t * n + rows.start, dx_t),
-                None => {
-                    g.dx.view_mut((rows.start, t * d), (rows.len(), d))
-                        .copy_from(dx_t)
-                }
+    for (rows, (dxs, carry)) in groups.iter().zip(&swept) {
+        if d_projected.is_none() {
+            for (t, dx_t) in dxs.iter().enumerate() {
+                g.dx.view_mut((rows.start, t * d), (rows.len(), d))
+                    .copy_from(dx_t);
             }
         }
-        for (full, part) in g.d_init.iter_mut().zip(&carry) {
+        for (full, part) in g.d_init.iter_mut().zip(carry) {
             set_row_block(full, rows.start, part);
         }
     }
     // The input product's gradients, all steps at once: dW_x = Σ_t x_tᵀ δ_t and δx_t = δ_t W_xᵀ.
     if let (Some(dp), Some(w)) = (&d_projected, cell.input_weight()) {
-        let xs = stack_steps(x, steps, d);
-        if let Some(dw) = cell.input_weight_grad(&mut g.cell) {
-            *dw += crate::kernels::gemm(&xs, true, dp, false);
-        }
-        // h_{t-1} of every step, stacked like the inputs (zeros, or the initial state, before the first).
-        let mut hs = DMatrix::zeros(steps * n, hid);
+        // `[x_t | h_{t-1}]` of every step, stacked (`h_{t-1}` zeros, or the initial state, before the first):
+        // one product gives dW_x (its first D rows) and dW_h (the rest), each entry the same sum as in a
+        // product of its own, with the large δ operand read once.
+        let with_h = cell.recurrent_weight_grad(&mut g.cell).is_some();
+        let mut xh = DMatrix::zeros(steps * n, d + if with_h { hid } else { 0 });
+        stack_steps_into(x, steps, d, &mut xh);
         for k in 0..steps {
-            let prev = match k {
-                0 => cache.init.as_ref().map(|s| &s[0]),
-                _ => Some(&cache.states[at(k - 1, steps, reverse)][0]),
-            };
-            if let Some(h) = prev {
-                set_row_block(&mut hs, at(k, steps, reverse) * n, h);
+            let t = at(k, steps, reverse);
+            match (with_h, k) {
+                (false, _) => {}
+                (true, 0) => {
+                    if let Some(s) = &cache.init {
+                        set_block(&mut xh, t * n, d, &s[0]);
+                    }
+                }
+                (true, _) => {
+                    for (gi, rows) in groups.iter().enumerate() {
+                        let h = &cache.states[gi * steps + at(k - 1, steps, reverse)][0];
+                        set_block(&mut xh, t * n + rows.start, d, h);
+                    }
+                }
             }
         }
+        let dw_all = crate::kernels::gemm(&xh, true, dp, false);
+        if let Some(dw) = cell.input_weight_grad(&mut g.cell) {
+            *dw += dw_all.rows(0, d);
+        }
         if let Some(dwh) = cell.recurrent_weight_grad(&mut g.cell) {
-            *dwh += crate::kernels::gemm(&hs, true, dp, false);
+            *dwh += dw_all.rows(d, hid);
         }
         // db = Σ_t Σ_rows δ_t, step by step in the sweep's order, each step's rows summed first.
         if let Some(db) = cell.bias_grad(&mut g.cell) {
@@ -677,8 +724,9 @@ fn sweep_backward<T: Real, C: Cell<T>>(
     reverse: bool,
     grads: &mut C,
 ) -> (Vec<DMatrix<T>>, Vec<DMatrix<T>>) {
-    let (d, hid, steps) = (cell.input(), cell.hidden(), cache.states.len());
+    let (d, hid, steps) = (cell.input(), cell.hidden(), cache.steps());
     let caches = &cache.caches[gi * steps..(gi + 1) * steps];
+    let states = &cache.states[gi * steps..(gi + 1) * steps];
     let lengths = cache.lengths.as_deref().map(|l| &l[rows.clone()]);
     let mut dxs: Vec<DMatrix<T>> = vec![DMatrix::zeros(0, 0); steps];
     // ANCHOR: layer_backward
@@ -690,7 +738,7 @@ fn sweep_backward<T: Real, C: Cell<T>>(
         let t = at(k, steps, reverse);
         let prev = match k {
             0 => cache.init.as_deref().map(|s| rows_of(s, &rows)),
-            _ => Some(rows_of(&cache.states[at(k - 1, steps, reverse)], &rows)),
+            _ => Some(Cow::Borrowed(&states[at(k - 1, steps, reverse)][..])),
         };
         let mut d_states = carry;
         let mut dh_t = block(dh, rows.start, rows.len(), t * hid, hid);
@@ -720,7 +768,7 @@ fn sweep_backward<T: Real, C: Cell<T>>(
         let (dx_t, d_prev) = cell.step_backward(
             &x_t,
             prev.as_deref(),
-            &rows_of(&cache.states[t], &rows),
+            &states[t],
             &caches[t],
             d_states,
             grads,
@@ -951,7 +999,7 @@ pub fn stack_backward<T: Real, C: Cell<T>>(
     }
     let top = cache.layers.last().and_then(|l| l.first());
     let (n, steps) = match (cache.inputs.first().and_then(|i| i.first()), top) {
-        (Some(x), Some(c)) => (x.nrows(), c.states.len()),
+        (Some(x), Some(c)) => (x.nrows(), c.steps()),
         _ => (0, 0),
     };
     super::expect_shape(
