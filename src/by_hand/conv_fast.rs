@@ -90,31 +90,39 @@ pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
 /// [`im2col`]'s it is a gather of single entries `P` apart (measured: a sixth of a CNN step on one thread).
 fn im2col_t<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
     let (ow, k) = (g.out_w(), g.patch());
-    for (pos, patch) in cols[..g.positions() * k].chunks_exact_mut(k).enumerate() {
-        let (oy, ox) = (pos / ow, pos % ow);
-        // The kernel columns `dx` whose reads `ox·stride + dx - pad` fall inside the row: one contiguous run.
-        let x0 = ox * g.stride;
-        let lo = g.pad.saturating_sub(x0).min(g.kw);
-        let hi = (g.w + g.pad).saturating_sub(x0).clamp(lo, g.kw);
-        for (cy, out) in patch.chunks_exact_mut(g.kw).enumerate() {
-            let (ci, dy) = (cy / g.kh, cy % g.kh);
-            let Some(iy) = (oy * g.stride + dy)
-                .checked_sub(g.pad)
-                .filter(|&v| v < g.h && lo < hi)
-            else {
-                out.fill(T::zero());
-                continue;
-            };
-            let start = ci * g.h * g.w + iy * g.w + x0 + lo - g.pad;
-            let src = &x[start..start + (hi - lo)];
-            // Runs are a few entries long: a copy of a length known at compile time is a few moves, where
-            // `copy_from_slice` of a run-time length is a call to `memmove` per run.
-            match (<&mut [T; 5]>::try_from(&mut *out), <&[T; 5]>::try_from(src)) {
-                (Ok(o), Ok(v)) => *o = *v,
-                _ => {
-                    out[..lo].fill(T::zero());
-                    out[lo..hi].copy_from_slice(src);
-                    out[hi..].fill(T::zero());
+    // Positions and patch rows counted by nested loops, not divided out of a flat index: two integer
+    // divisions per run of five entries had cost as much as the copying.
+    let mut patches = cols[..g.positions() * k].chunks_exact_mut(k);
+    for oy in 0..g.out_h() {
+        for ox in 0..ow {
+            let patch = patches.next().expect("one patch per position");
+            // The kernel columns `dx` whose reads `ox·stride + dx - pad` fall inside the row: one contiguous run.
+            let x0 = ox * g.stride;
+            let lo = g.pad.saturating_sub(x0).min(g.kw);
+            let hi = (g.w + g.pad).saturating_sub(x0).clamp(lo, g.kw);
+            let mut runs = patch.chunks_exact_mut(g.kw);
+            for ci in 0..g.c_in {
+                for dy in 0..g.kh {
+                    let out = runs.next().expect("kh runs per channel");
+                    let Some(iy) = (oy * g.stride + dy)
+                        .checked_sub(g.pad)
+                        .filter(|&v| v < g.h && lo < hi)
+                    else {
+                        out.fill(T::zero());
+                        continue;
+                    };
+                    let start = ci * g.h * g.w + iy * g.w + x0 + lo - g.pad;
+                    let src = &x[start..start + (hi - lo)];
+                    // Runs are a few entries long: a copy of a length known at compile time is a few moves,
+                    // where `copy_from_slice` of a run-time length is a call to `memmove` per run.
+                    match (<&mut [T; 5]>::try_from(&mut *out), <&[T; 5]>::try_from(src)) {
+                        (Ok(o), Ok(v)) => *o = *v,
+                        _ => {
+                            out[..lo].fill(T::zero());
+                            out[lo..hi].copy_from_slice(src);
+                            out[hi..].fill(T::zero());
+                        }
+                    }
                 }
             }
         }

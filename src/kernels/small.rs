@@ -91,21 +91,25 @@ mod x86 {
             let beta = if blk == 0 { beta } else { 1.0 };
             let ab = a.as_ptr().add(k0 * lda);
             let bb = b.as_ptr().add(k0 * rsb);
-            for j0 in (0..n).step_by(NR) {
-                let nc = NR.min(n - j0);
-                let bj = bb.add(j0 * csb);
-                for i0 in (0..m).step_by(MR) {
-                    let rows = MR.min(m - i0);
-                    let cij = c.as_mut_ptr().add(i0 + j0 * ldc);
-                    if rows == MR {
-                        tile(nc, kc, ab.add(i0), lda, bj, rsb, csb, beta, cij, ldc);
-                        continue;
-                    }
+            // Row tiles outside, column tiles inside: a tile's 16 rows of `A` (copied once when it is the tail)
+            // stay in the nearest cache while every column of `B` passes them.
+            for i0 in (0..m).step_by(MR) {
+                let rows = MR.min(m - i0);
+                if rows < MR {
                     for p in 0..kc {
                         let src = ab.add(i0 + p * lda);
                         for r in 0..MR {
                             a_pad[p * MR + r] = if r < rows { *src.add(r) } else { 0.0 };
                         }
+                    }
+                }
+                for j0 in (0..n).step_by(NR) {
+                    let nc = NR.min(n - j0);
+                    let bj = bb.add(j0 * csb);
+                    let cij = c.as_mut_ptr().add(i0 + j0 * ldc);
+                    if rows == MR {
+                        tile(nc, kc, ab.add(i0), lda, bj, rsb, csb, beta, cij, ldc);
+                        continue;
                     }
                     for j in 0..nc {
                         for r in 0..rows {

@@ -110,6 +110,18 @@ impl<T: Real> Op<T> for Binary {
         g: &DMatrix<T>,
         needs: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
+        // A bias, the common case: `da = g · 1` is `g` itself and `db` its column sums, eight columns side by
+        // side (`kernels::sum`). The same bits as the general loop below, without its one-term-at-a-time sum
+        // (measured: 6% of W1's step at batch 512).
+        if let (Kind::Add, Broadcast::Row) = (self.kind, self.broadcast) {
+            let rows = g.nrows();
+            let db = needs[1].then(|| {
+                let mut db = DMatrix::zeros(1, g.ncols());
+                crate::kernels::sum::add_run_sums(g.as_slice(), rows, rows, db.as_mut_slice());
+                db
+            });
+            return vec![needs[0].then(|| g.clone()), db];
+        }
         // ANCHOR: binary_backward
         let (a, b) = (x[0], x[1]);
         let mut da = needs[0].then(|| DMatrix::zeros(a.nrows(), a.ncols()));
