@@ -12,6 +12,9 @@ fn main() {
     if std::env::args().any(|a| a == "--small") {
         return small_products();
     }
+    if std::env::args().any(|a| a == "--conv") {
+        return conv_products();
+    }
     let mut best: f64 = 0.0;
     for &(m, k, n, ta, tb) in &[
         (1024, 1024, 1024, false, false),
@@ -108,5 +111,38 @@ fn small_products() {
         println!(
             "small {m}x{k}x{n} tb={tb}: unpacked {us_s:.2} us ({gf_s:.1} GFLOP/s), packed {us_p:.2} us ({gf_p:.1} GFLOP/s)"
         );
+    }
+}
+
+/// The convolution's per-image products (conv2 of W2, and conv1's forward) through the unpacked kernel called
+/// directly, against matrixmultiply: whether packing pays for them.
+fn conv_products() {
+    use zerodl::kernels::{packed_gemm, small, Strided};
+    // (m, k, n, rsb, csb): B's strides as the convolution lays it out.
+    for &(name, m, k, n, rsb, csb) in &[
+        ("conv2 fwd cols·W", 196, 800, 64, 64, 1),
+        ("conv2 dX G·Wt", 196, 64, 800, 800, 1),
+        ("conv2 dW colsT·G", 800, 196, 64, 1, 196),
+        ("conv1 fwd cols·W", 784, 25, 32, 32, 1),
+    ] {
+        let a = vec![0.5f32; m * k];
+        let b = vec![0.25f32; k * n * 2];
+        let mut c = vec![0f32; m * n];
+        let reps = (4e8 / (2.0 * (m * k * n) as f64)).ceil() as usize;
+        let bv = Strided { data: &b, rs: rsb, cs: csb };
+        let t = Instant::now();
+        for _ in 0..reps {
+            small::sgemm(m, k, n, &a, m, (&b, rsb, csb), 1.0, &mut c, m);
+            std::hint::black_box(&mut c);
+        }
+        let su = t.elapsed().as_secs_f64() / reps as f64;
+        let t = Instant::now();
+        for _ in 0..reps {
+            packed_gemm(m, k, n, Strided::col_major(&a, m, false), bv, 1.0, &mut c, m);
+            std::hint::black_box(&mut c);
+        }
+        let sp = t.elapsed().as_secs_f64() / reps as f64;
+        let gf = |s: f64| 2.0 * (m * k * n) as f64 / s / 1e9;
+        println!("{name} {m}x{k}x{n}: unpacked {:.1} us ({:.1} GFLOP/s), packed {:.1} us ({:.1} GFLOP/s)", su * 1e6, gf(su), sp * 1e6, gf(sp));
     }
 }
