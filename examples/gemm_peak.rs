@@ -129,7 +129,11 @@ fn conv_products() {
         let b = vec![0.25f32; k * n * 2];
         let mut c = vec![0f32; m * n];
         let reps = (4e8 / (2.0 * (m * k * n) as f64)).ceil() as usize;
-        let bv = Strided { data: &b, rs: rsb, cs: csb };
+        let bv = Strided {
+            data: &b,
+            rs: rsb,
+            cs: csb,
+        };
         let t = Instant::now();
         for _ in 0..reps {
             small::sgemm(m, k, n, &a, m, (&b, rsb, csb), 1.0, &mut c, m);
@@ -138,7 +142,16 @@ fn conv_products() {
         let su = t.elapsed().as_secs_f64() / reps as f64;
         let t = Instant::now();
         for _ in 0..reps {
-            packed_gemm(m, k, n, Strided::col_major(&a, m, false), bv, 1.0, &mut c, m);
+            packed_gemm(
+                m,
+                k,
+                n,
+                Strided::col_major(&a, m, false),
+                bv,
+                1.0,
+                &mut c,
+                m,
+            );
             std::hint::black_box(&mut c);
         }
         let sp = t.elapsed().as_secs_f64() / reps as f64;
