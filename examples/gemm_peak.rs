@@ -75,10 +75,9 @@ fn w2_flop(batch: usize) -> f64 {
     2.0 * (batch * (2 * conv1 + 3 * conv2 + 3 * fc)) as f64
 }
 
-/// The recurrent steps' products (W4: 16 rows per thread, H = 64), through the small-product kernel that
-/// `gemm_strided` picks for them and through matrixmultiply's packing kernels: the reason the first exists.
+/// The recurrent steps' products (W4: 16 rows per thread, H = 64): the reason the small-product kernel exists.
 fn small_products() {
-    use zerodl::kernels::{gemm_strided, packed_gemm, Strided};
+    // (m, k, n, B transposed): `B` stored `k x n` or, transposed, `n x k`.
     for &(m, k, n, tb) in &[
         (16, 64, 256, false),
         (16, 64, 256, true),
@@ -87,75 +86,57 @@ fn small_products() {
         (32, 64, 256, false),
         (32, 4, 256, false),
     ] {
-        let a = vec![0.5f32; m * k];
-        let b = vec![0.25f32; k * n];
-        let mut c = vec![0f32; m * n];
-        let av = Strided::col_major(&a, m, false);
-        let bv = Strided::col_major(&b, if tb { n } else { k }, tb);
-        let reps = (4e8 / (2.0 * (m * k * n) as f64)).ceil() as usize;
-        let mut rate = |packed: bool| {
-            let t = Instant::now();
-            for _ in 0..reps {
-                if packed {
-                    packed_gemm(m, k, n, av, bv, 1.0, &mut c, m);
-                } else {
-                    gemm_strided(m, k, n, av, bv, 1.0, &mut c, m);
-                }
-                std::hint::black_box(&mut c);
-            }
-            let s = t.elapsed().as_secs_f64() / reps as f64;
-            (s * 1e6, 2.0 * (m * k * n) as f64 / s / 1e9)
-        };
-        let (us_s, gf_s) = rate(false);
-        let (us_p, gf_p) = rate(true);
-        println!(
-            "small {m}x{k}x{n} tb={tb}: unpacked {us_s:.2} us ({gf_s:.1} GFLOP/s), packed {us_p:.2} us ({gf_p:.1} GFLOP/s)"
-        );
+        let (rsb, csb) = if tb { (n, 1) } else { (1, k) };
+        unpacked_against_packed(&format!("small, B transposed: {tb}"), m, k, n, rsb, csb);
     }
 }
 
-/// The convolution's per-image products (conv2 of W2, and conv1's forward) through the unpacked kernel called
-/// directly, against matrixmultiply: whether packing pays for them.
+/// The convolution's per-image products (conv2 of W2, and conv1's forward), with `B`'s strides as the
+/// convolution lays it out: whether packing pays for them.
 fn conv_products() {
-    use zerodl::kernels::{packed_gemm, small, Strided};
-    // (m, k, n, rsb, csb): B's strides as the convolution lays it out.
     for &(name, m, k, n, rsb, csb) in &[
         ("conv2 fwd cols·W", 196, 800, 64, 64, 1),
         ("conv2 dX G·Wt", 196, 64, 800, 800, 1),
         ("conv2 dW colsT·G", 800, 196, 64, 1, 196),
         ("conv1 fwd cols·W", 784, 25, 32, 32, 1),
     ] {
-        let a = vec![0.5f32; m * k];
-        let b = vec![0.25f32; k * n * 2];
-        let mut c = vec![0f32; m * n];
-        let reps = (4e8 / (2.0 * (m * k * n) as f64)).ceil() as usize;
-        let bv = Strided {
-            data: &b,
-            rs: rsb,
-            cs: csb,
-        };
-        let t = Instant::now();
-        for _ in 0..reps {
-            small::sgemm(m, k, n, &a, m, (&b, rsb, csb), 1.0, &mut c, m);
-            std::hint::black_box(&mut c);
-        }
-        let su = t.elapsed().as_secs_f64() / reps as f64;
-        let t = Instant::now();
-        for _ in 0..reps {
-            packed_gemm(
-                m,
-                k,
-                n,
-                Strided::col_major(&a, m, false),
-                bv,
-                1.0,
-                &mut c,
-                m,
-            );
-            std::hint::black_box(&mut c);
-        }
-        let sp = t.elapsed().as_secs_f64() / reps as f64;
-        let gf = |s: f64| 2.0 * (m * k * n) as f64 / s / 1e9;
-        println!("{name} {m}x{k}x{n}: unpacked {:.1} us ({:.1} GFLOP/s), packed {:.1} us ({:.1} GFLOP/s)", su * 1e6, gf(su), sp * 1e6, gf(sp));
+        unpacked_against_packed(name, m, k, n, rsb, csb);
     }
+}
+
+/// `C += A B` (`A` column-major `m x k`, `B` through strides `rsb`, `csb`) through the unpacked kernel called
+/// directly and through matrixmultiply's packing kernels, each timed over about 0.4 GFLOP.
+fn unpacked_against_packed(name: &str, m: usize, k: usize, n: usize, rsb: usize, csb: usize) {
+    use zerodl::kernels::{packed_gemm, small, Strided};
+    let a = vec![0.5f32; m * k];
+    let b = vec![0.25f32; k * n];
+    let mut c = vec![0f32; m * n];
+    let flop = 2.0 * (m * k * n) as f64;
+    let reps = (4e8 / flop).ceil() as usize;
+    let mut time = |packed: bool| {
+        let t = Instant::now();
+        for _ in 0..reps {
+            if packed {
+                let av = Strided::col_major(&a, m, false);
+                let bv = Strided {
+                    data: &b,
+                    rs: rsb,
+                    cs: csb,
+                };
+                packed_gemm(m, k, n, av, bv, 1.0, &mut c, m);
+            } else {
+                small::sgemm(m, k, n, &a, m, (&b, rsb, csb), 1.0, &mut c, m);
+            }
+            std::hint::black_box(&mut c);
+        }
+        t.elapsed().as_secs_f64() / reps as f64
+    };
+    let (su, sp) = (time(false), time(true));
+    println!(
+        "{name} {m}x{k}x{n}: unpacked {:.2} us ({:.1} GFLOP/s), packed {:.2} us ({:.1} GFLOP/s)",
+        su * 1e6,
+        flop / su / 1e9,
+        sp * 1e6,
+        flop / sp / 1e9
+    );
 }

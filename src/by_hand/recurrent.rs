@@ -142,9 +142,6 @@ pub struct LayerCache<T: Real, C: Cell<T>> {
     /// By group, then by step: entry `g·T + t` is step `t` of the rows `groups[g]`.
     pub caches: Vec<C::Cache>,
     pub init: Option<Vec<DMatrix<T>>>,
-    /// `x_t W_x` of every step, for cells that hand the layer `W_x`: `N x (T·G)`, step `t` in the column block
-    /// `t·G ..`, the layout of the layer's input (see [`project`]).
-    pub projected: Option<DMatrix<T>>,
     /// Each row's sequence length, when the batch is padded (see [`layer_forward_masked`]).
     pub lengths: Option<Vec<usize>>,
     /// The groups of rows that swept through time side by side (see [`row_groups`]); empty: all rows at once.
@@ -492,7 +489,6 @@ pub fn layer_forward_masked<T: Real, C: Cell<T>>(
             states,
             caches,
             init,
-            projected,
             lengths: lengths.map(<[usize]>::to_vec),
             groups,
         },
@@ -631,10 +627,9 @@ pub fn layer_backward_needs<T: Real, C: Cell<T>>(
         }),
     };
     // Stacked (`(T·N) x G`, rows `t·N ..` for step `t`): the weight gradient is then one product over all steps.
-    let d_projected = cache
-        .projected
-        .as_ref()
-        .map(|p| stack_groups(&swept, &groups, steps, p.ncols() / steps));
+    let d_projected = cell
+        .input_weight()
+        .map(|w| stack_groups(&swept, &groups, steps, w.ncols()));
     g.d_init = (0..cell.num_states())
         .map(|_| DMatrix::zeros(n, hid))
         .collect();
@@ -657,21 +652,17 @@ pub fn layer_backward_needs<T: Real, C: Cell<T>>(
         let with_h = cell.recurrent_weight_grad(&mut g.cell).is_some();
         let mut xh = DMatrix::zeros(steps * n, d + if with_h { hid } else { 0 });
         stack_steps_into(x, steps, d, &mut xh);
-        for k in 0..steps {
+        for k in (0..steps).filter(|_| with_h) {
             let t = at(k, steps, reverse);
-            match (with_h, k) {
-                (false, _) => {}
-                (true, 0) => {
-                    if let Some(s) = &cache.init {
-                        set_block(&mut xh, t * n, d, &s[0]);
-                    }
+            if k == 0 {
+                if let Some(s) = &cache.init {
+                    set_block(&mut xh, t * n, d, &s[0]);
                 }
-                (true, _) => {
-                    for (gi, rows) in groups.iter().enumerate() {
-                        let h = &cache.states[gi * steps + at(k - 1, steps, reverse)][0];
-                        set_block(&mut xh, t * n + rows.start, d, h);
-                    }
-                }
+                continue;
+            }
+            for (gi, rows) in groups.iter().enumerate() {
+                let h = &cache.states[gi * steps + at(k - 1, steps, reverse)][0];
+                set_block(&mut xh, t * n + rows.start, d, h);
             }
         }
         let dw_all = crate::kernels::gemm(&xh, true, dp, false);
@@ -761,7 +752,7 @@ fn sweep_backward<T: Real, C: Cell<T>>(
             })
             .collect();
         // ANCHOR: layer_backward_step
-        let x_t = match cache.projected {
+        let x_t = match cell.input_weight() {
             Some(_) => DMatrix::zeros(rows.len(), 0),
             None => step_input(x, None, t, d, &rows),
         };

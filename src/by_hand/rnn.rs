@@ -175,7 +175,6 @@ pub fn backward<T: Real>(
             .collect(),
         caches: vec![(); steps],
         init: h0.map(|h| vec![h.clone()]),
-        projected: None,
         lengths: None,
         groups: Vec::new(),
     };

@@ -5,7 +5,6 @@
 //! relative 3e-7 (2.5 units in the last place) for the exponential, absolute 2e-7 for sigmoid and tanh (f32 spacing near 1 is 6e-8 to 1.2e-7).
 
 use crate::scalar::Real;
-use std::any::TypeId;
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 // ln 2 in two parts, so that `k · ln2` is exact in the first and the reduction loses nothing.
@@ -31,21 +30,9 @@ pub fn exp_f32(x: f32) -> f32 {
     p * f32::from_bits(k_bits.wrapping_add(127) << 23)
 }
 
-fn as_f32(s: &mut [impl Real]) -> Option<&mut [f32]> {
-    if TypeId::of::<f32>() != type_id_of(&*s) {
-        return None;
-    }
-    // SAFETY: the element type is f32 (checked above), so the slice is a slice of f32.
-    Some(unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
-}
-
-fn type_id_of<T: 'static>(_: &[T]) -> TypeId {
-    TypeId::of::<T>()
-}
-
 /// `v ← 1 / (1 + e^{-v})` for every entry.
 pub fn sigmoid_in_place<T: Real>(s: &mut [T]) {
-    match as_f32(s) {
+    match super::as_f32_mut(s) {
         Some(f) => wide(f, sigmoid_f32),
         None => s
             .iter_mut()
@@ -55,7 +42,7 @@ pub fn sigmoid_in_place<T: Real>(s: &mut [T]) {
 
 /// `v ← tanh v` for every entry; in `f32` as `1 - 2 / (e^{2v} + 1)`.
 pub fn tanh_in_place<T: Real>(s: &mut [T]) {
-    match as_f32(s) {
+    match super::as_f32_mut(s) {
         Some(f) => wide(f, tanh_f32),
         None => s.iter_mut().for_each(|v| *v = v.tanh()),
     }

@@ -173,18 +173,15 @@ pub fn gemm_strided<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
-    use std::any::TypeId;
     // Small products with `A` column-major go to the kernel that does not pack (see `super::small`), with
-    // the same per-entry arithmetic; the rest, and any CPU without AVX2 and FMA, to matrixmultiply.
-    if TypeId::of::<T>() == TypeId::of::<f32>()
-        && m * n * k > 0
+    // the same per-entry arithmetic; the rest, `f64`, and any CPU without AVX2 and FMA, to matrixmultiply.
+    let small = m * n * k > 0
         && a.rs == 1
         && a.cs >= m
         && m <= super::small::MAX_ROWS
-        && m * n * k <= super::small::MAX_MACS
-    {
-        // SAFETY: T is f32 (checked just above), so the slices are slices of f32.
-        let (ad, bd, cd) = unsafe { (f32s(a.data), f32s(b.data), f32s_mut(c)) };
+        && m * n * k <= super::small::MAX_MACS;
+    if let (true, Some(ad), Some(bd)) = (small, super::as_f32(a.data), super::as_f32(b.data)) {
+        let cd = super::as_f32_mut(c).expect("C has the element type of A");
         if super::small::sgemm(
             m,
             k,
@@ -200,16 +197,6 @@ pub fn gemm_strided<T: Real>(
         }
     }
     packed_gemm(m, k, n, a, b, beta, c, ldc);
-}
-
-/// `T`'s slice as `f32`s. Safety: `T` must be `f32`.
-unsafe fn f32s<T>(s: &[T]) -> &[f32] {
-    std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len())
-}
-
-/// `T`'s slice as `f32`s. Safety: `T` must be `f32`.
-unsafe fn f32s_mut<T>(s: &mut [T]) -> &mut [f32] {
-    std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len())
 }
 
 /// [`gemm_strided`] always through matrixmultiply's packing kernels, whatever the size: the reference that the

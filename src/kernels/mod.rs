@@ -10,3 +10,20 @@ pub mod sum;
 
 pub use gemm::{gemm, gemm_into, gemm_strided, packed_gemm, Strided};
 pub use par::PAR_CHUNK;
+
+use std::any::TypeId;
+
+/// `s` as a slice of `f32` when its element type is `f32`: the kernels that exist only in `f32` (the
+/// activations' vector exponential, the small-product kernel) take it from generic code through here.
+pub(crate) fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    // SAFETY: the element type is f32 (checked first), so the slice is a slice of f32.
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
+}
+
+/// [`as_f32`] for a mutable slice.
+pub(crate) fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    // SAFETY: as in `as_f32`.
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
+}
