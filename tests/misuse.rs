@@ -741,18 +741,25 @@ mod geometry_and_by_hand {
             pool_fast::backward(pool::Kind::Avg, &DMatrix::<f64>::zeros(5, 2), &argmax, &p),
             "pool_fast backward",
         );
-        // An argmax from another pass: shorter than the outputs, errors past its end would be dropped.
-        let r = pool_fast::backward(pool::Kind::Max, &dy, &argmax[..4], &p);
-        assert!(
-            matches!(
-                r,
-                Err(Error::Invalid {
-                    op: "pool_fast backward",
-                    ..
-                })
-            ),
-            "{r:?}"
-        );
+        // An argmax from another pass: shorter than the outputs, errors past its end would be dropped; an
+        // index in the other image's input, or past every input, would put an error where it does not belong.
+        let mut other_image = argmax.clone();
+        other_image[0] += 16;
+        let mut past_the_end = argmax.clone();
+        past_the_end[7] = 40;
+        for bad in [&argmax[..4], &other_image[..], &past_the_end[..]] {
+            let r = pool_fast::backward(pool::Kind::Max, &dy, bad, &p);
+            assert!(
+                matches!(
+                    r,
+                    Err(Error::Invalid {
+                        op: "pool_fast backward",
+                        ..
+                    })
+                ),
+                "{r:?}"
+            );
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! kept. The images of a batch are independent, so they are spread over the threads of the rayon pool.
 
 use crate::error::Result;
+use crate::kernels::par::zeros_then;
 use crate::kernels::{gemm_strided, Strided};
 use crate::layout::ConvGeom;
 use crate::scalar::Real;
@@ -16,40 +17,47 @@ use rayon::prelude::*;
 use super::conv::ConvGrads;
 
 // ANCHOR: im2col
-/// Patch entry `k` as `(ci, dy, dx)`, and the output columns `lo..hi` whose reads fall inside the image
-/// (`ox·stride + dx - pad` in `0..w`); the others read padding.
-fn patch_entry(g: &ConvGeom, k: usize) -> (usize, usize, usize, usize, usize) {
-    let (ci, dy, dx) = (k / (g.kh * g.kw), (k / g.kw) % g.kh, k % g.kw);
-    let ow = g.out_w();
-    let lo = g.pad.saturating_sub(dx).div_ceil(g.stride).min(ow);
-    let hi = ((g.w + g.pad).saturating_sub(dx))
-        .div_ceil(g.stride)
-        .clamp(lo, ow);
-    (ci, dy, dx, lo, hi)
+/// Image `x` (its `C·H·W` entries) with `pad` zeros around each channel plane, in `buf`: `C` planes of
+/// `(H + 2·pad) x (W + 2·pad)`. Without padding, `x` itself.
+pub fn padded<'a, T: Real>(x: &'a [T], g: &ConvGeom, buf: &'a mut Vec<T>) -> &'a [T] {
+    if g.pad == 0 {
+        return &x[..g.in_len()];
+    }
+    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    buf.clear();
+    buf.resize(g.c_in * ph * pw, T::zero());
+    for (plane, src) in buf.chunks_exact_mut(ph * pw).zip(x.chunks_exact(g.h * g.w)) {
+        for (row, s) in plane[g.pad * pw..]
+            .chunks_exact_mut(pw)
+            .zip(src.chunks_exact(g.w))
+        {
+            crate::kernels::copy_run(&mut row[g.pad..g.pad + g.w], s);
+        }
+    }
+    buf
 }
 
-/// The patches of one image (`x`: its `C·H·W` entries) as the rows of a `P x K` column-major matrix in `cols`:
-/// row `p` is the patch under output position `p`, entries in `(ci, dy, dx)` order; padding reads as zero.
-/// Filled column by column: for stride 1 each output row of a column is one contiguous copy of an input row.
-pub fn im2col<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
+/// The patches of one image (`xp`: its [`padded`] planes) as the rows of a `P x K` column-major matrix in
+/// `cols`: row `p` is the patch under output position `p`, entries in `(ci, dy, dx)` order. Filled column by
+/// column: patch entry `(ci, dy, dx)` of output row `oy` reads padded row `oy·stride + dy` from column `dx` on,
+/// every `stride`-th entry; for stride 1 that is one contiguous copy.
+pub fn im2col<T: Real>(xp: &[T], g: &ConvGeom, cols: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
-    for (k, col) in cols[..p * g.patch()].chunks_exact_mut(p).enumerate() {
-        let (ci, dy, dx, lo, hi) = patch_entry(g, k);
-        let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-        for (oy, out) in col.chunks_exact_mut(ow).enumerate().take(oh) {
-            let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
-                out.fill(T::zero());
-                continue;
-            };
-            let row = &plane[iy * g.w..(iy + 1) * g.w];
-            out[..lo].fill(T::zero());
-            out[hi..].fill(T::zero());
-            if g.stride == 1 {
-                let start = lo + dx - g.pad;
-                out[lo..hi].copy_from_slice(&row[start..start + (hi - lo)]);
-            } else {
-                for (ox, v) in out[lo..hi].iter_mut().enumerate() {
-                    *v = row[(lo + ox) * g.stride + dx - g.pad];
+    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let mut columns = cols[..p * g.patch()].chunks_exact_mut(p);
+    for plane in xp.chunks_exact(ph * pw).take(g.c_in) {
+        for dy in 0..g.kh {
+            for dx in 0..g.kw {
+                let col = columns.next().expect("kh·kw columns per channel");
+                for (oy, out) in col.chunks_exact_mut(ow).enumerate().take(oh) {
+                    let row = &plane[(oy * g.stride + dy) * pw + dx..];
+                    if g.stride == 1 {
+                        crate::kernels::copy_run(out, &row[..ow]);
+                    } else {
+                        for (v, &r) in out.iter_mut().zip(row.iter().step_by(g.stride)) {
+                            *v = r;
+                        }
+                    }
                 }
             }
         }
@@ -58,26 +66,44 @@ pub fn im2col<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
 // ANCHOR_END: im2col
 
 // ANCHOR: col2im
-/// The inverse movement of [`im2col`], adding where patches overlap: the gradient of one image's input.
-pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
+/// The inverse movement of [`im2col`], adding where patches overlap: the gradient of one image's input, added
+/// into `dx_img`. The sums are gathered in the padded planes of `buf`; the gradients that land on padding belong
+/// to constants and are dropped.
+pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, buf: &mut Vec<T>, dx_img: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
-    for (k, col) in dcols[..p * g.patch()].chunks_exact(p).enumerate() {
-        let (ci, dy, dxk, lo, hi) = patch_entry(g, k);
-        let plane = &mut dx_img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-        for (oy, src) in col.chunks_exact(ow).enumerate().take(oh) {
-            let Some(iy) = (oy * g.stride + dy).checked_sub(g.pad).filter(|&v| v < g.h) else {
-                continue;
-            };
-            let row = &mut plane[iy * g.w..(iy + 1) * g.w];
-            if g.stride == 1 {
-                let start = lo + dxk - g.pad;
-                for (d, &v) in row[start..start + (hi - lo)].iter_mut().zip(&src[lo..hi]) {
-                    *d += v;
+    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    buf.clear();
+    buf.resize(g.c_in * ph * pw, T::zero());
+    let mut columns = dcols[..p * g.patch()].chunks_exact(p);
+    for plane in buf.chunks_exact_mut(ph * pw) {
+        for dy in 0..g.kh {
+            for dx in 0..g.kw {
+                let col = columns.next().expect("kh·kw columns per channel");
+                for (oy, src) in col.chunks_exact(ow).enumerate().take(oh) {
+                    let row = &mut plane[(oy * g.stride + dy) * pw + dx..];
+                    if g.stride == 1 {
+                        for (d, &v) in row[..ow].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (d, &v) in row.iter_mut().step_by(g.stride).zip(src) {
+                            *d += v;
+                        }
+                    }
                 }
-            } else {
-                for (ox, &v) in src.iter().enumerate().take(hi).skip(lo) {
-                    row[ox * g.stride + dxk - g.pad] += v;
-                }
+            }
+        }
+    }
+    for (plane, dst) in buf
+        .chunks_exact(ph * pw)
+        .zip(dx_img.chunks_exact_mut(g.h * g.w))
+    {
+        for (row, d) in plane[g.pad * pw..]
+            .chunks_exact(pw)
+            .zip(dst.chunks_exact_mut(g.w))
+        {
+            for (d, &v) in d.iter_mut().zip(&row[g.pad..g.pad + g.w]) {
+                *d += v;
             }
         }
     }
@@ -88,40 +114,22 @@ pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, dx_img: &mut [T]) {
 /// each patch contiguous. The weight gradient sums over positions, and the product kernel copies its left
 /// operand into panels along the rows: from this layout that copy is a run of contiguous reads, from
 /// [`im2col`]'s it is a gather of single entries `P` apart (measured: a sixth of a CNN step on one thread).
-fn im2col_t<T: Real>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
-    let (ow, k) = (g.out_w(), g.patch());
-    // Positions and patch rows counted by nested loops, not divided out of a flat index: two integer
-    // divisions per run of five entries had cost as much as the copying.
-    let mut patches = cols[..g.positions() * k].chunks_exact_mut(k);
+fn im2col_t<T: Real>(xp: &[T], g: &ConvGeom, cols: &mut [T]) {
+    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let mut patches = cols[..g.positions() * g.patch()].chunks_exact_mut(g.patch());
     for oy in 0..g.out_h() {
-        for ox in 0..ow {
+        for ox in 0..g.out_w() {
             let patch = patches.next().expect("one patch per position");
-            // The kernel columns `dx` whose reads `ox·stride + dx - pad` fall inside the row: one contiguous run.
-            let x0 = ox * g.stride;
-            let lo = g.pad.saturating_sub(x0).min(g.kw);
-            let hi = (g.w + g.pad).saturating_sub(x0).clamp(lo, g.kw);
             let mut runs = patch.chunks_exact_mut(g.kw);
-            for ci in 0..g.c_in {
+            for plane in xp.chunks_exact(ph * pw).take(g.c_in) {
                 for dy in 0..g.kh {
                     let out = runs.next().expect("kh runs per channel");
-                    let Some(iy) = (oy * g.stride + dy)
-                        .checked_sub(g.pad)
-                        .filter(|&v| v < g.h && lo < hi)
-                    else {
-                        out.fill(T::zero());
-                        continue;
-                    };
-                    let start = ci * g.h * g.w + iy * g.w + x0 + lo - g.pad;
-                    let src = &x[start..start + (hi - lo)];
-                    // Runs are a few entries long: a copy of a length known at compile time is a few moves,
-                    // where `copy_from_slice` of a run-time length is a call to `memmove` per run.
+                    let start = (oy * g.stride + dy) * pw + ox * g.stride;
+                    let src = &plane[start..start + g.kw];
+                    // Runs are a few entries long: a copy of a length known at compile time is a few moves.
                     match (<&mut [T; 5]>::try_from(&mut *out), <&[T; 5]>::try_from(src)) {
                         (Ok(o), Ok(v)) => *o = *v,
-                        _ => {
-                            out[..lo].fill(T::zero());
-                            out[lo..hi].copy_from_slice(src);
-                            out[hi..].fill(T::zero());
-                        }
+                        _ => crate::kernels::copy_run(out, src),
                     }
                 }
             }
@@ -144,9 +152,8 @@ pub fn forward<T: Real>(
 ) -> Result<DMatrix<T>> {
     super::conv::check_forward("conv_fast", x, w, b, g)?;
     let (n, p, k) = (x.ncols(), g.positions(), g.patch());
-    let mut y = DMatrix::zeros(g.out_len(), n);
     if n == 0 {
-        return Ok(y);
+        return Ok(DMatrix::zeros(g.out_len(), 0));
     }
     // `Wᵀ` laid out once per call, so that the kernel's copy of the right operand into panels along its columns
     // reads contiguous runs for every image instead of gathering `W`'s entries `K` apart.
@@ -156,29 +163,30 @@ pub fn forward<T: Real>(
         rs: g.c_out,
         cs: 1,
     };
-    y.as_mut_slice()
-        .par_chunks_mut(g.out_len())
-        .zip(x.as_slice().par_chunks(g.in_len()))
-        .for_each_init(
-            || vec![T::zero(); p * k],
-            |cols, (yn, xn)| {
-                im2col(xn, g, cols); // (5.1): cols(X_n) W, then + b
-                gemm_strided(
-                    p,
-                    k,
-                    g.c_out,
-                    Strided::col_major(cols, p, false),
-                    wv,
-                    T::zero(),
-                    yn,
-                    p,
-                );
-                for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
-                    channel.iter_mut().for_each(|v| *v += bias);
-                }
-            },
-        );
-    Ok(y)
+    let xs = x.as_slice();
+    let y = zeros_then(
+        g.out_len() * n,
+        g.out_len(),
+        || (vec![T::zero(); p * k], Vec::new()),
+        |(cols, pad), img, yn| {
+            let xn = &xs[img * g.in_len()..(img + 1) * g.in_len()];
+            im2col(padded(xn, g, pad), g, cols); // (5.1): cols(X_n) W, then + b
+            gemm_strided(
+                p,
+                k,
+                g.c_out,
+                Strided::col_major(cols, p, false),
+                wv,
+                T::zero(),
+                yn,
+                p,
+            );
+            for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
+                channel.iter_mut().for_each(|v| *v += bias);
+            }
+        },
+    );
+    Ok(DMatrix::from_vec(g.out_len(), n, y))
 }
 
 // ANCHOR_END: conv_fast_forward
@@ -212,36 +220,36 @@ pub fn backward<T: Real>(
     let partial: Vec<(Vec<T>, Vec<T>)> = dx_chunks
         .into_par_iter()
         .enumerate()
-        .map(|(group, mut dx_group)| {
-            let (mut dw, mut db) = (vec![T::zero(); k * c], vec![T::zero(); c]);
-            let mut cols = vec![T::zero(); p * k];
-            let images = group * GROUP..((group + 1) * GROUP).min(n);
-            for (i, img) in images.enumerate() {
-                let gn = &dy.as_slice()[img * c * p..(img + 1) * c * p];
-                im2col_t(
-                    &x.as_slice()[img * g.in_len()..(img + 1) * g.in_len()],
-                    g,
-                    &mut cols,
-                );
-                let gv = Strided::col_major(gn, p, false);
-                gemm_strided(
-                    k,
-                    p,
-                    c,
-                    Strided::col_major(&cols, k, false),
-                    gv,
-                    T::one(),
-                    &mut dw,
-                    k,
-                );
-                crate::kernels::sum::add_run_sums(gn, p, p, &mut db); // each channel's sum
-                if let Some(dxg) = dx_group.as_deref_mut() {
-                    gemm_strided(p, c, k, gv, wv, T::zero(), &mut cols, p); // (5.2) and (5.3)
-                    col2im(&cols, g, &mut dxg[i * g.in_len()..(i + 1) * g.in_len()]);
+        .map_init(
+            || (vec![T::zero(); p * k], Vec::new()), // scratch: one image's patches, its padded planes
+            |(cols, pad), (group, mut dx_group)| {
+                let (mut dw, mut db) = (vec![T::zero(); k * c], vec![T::zero(); c]);
+                let images = group * GROUP..((group + 1) * GROUP).min(n);
+                for (i, img) in images.enumerate() {
+                    let gn = &dy.as_slice()[img * c * p..(img + 1) * c * p];
+                    let xn = &x.as_slice()[img * g.in_len()..(img + 1) * g.in_len()];
+                    im2col_t(padded(xn, g, pad), g, cols);
+                    let gv = Strided::col_major(gn, p, false);
+                    gemm_strided(
+                        k,
+                        p,
+                        c,
+                        Strided::col_major(cols, k, false),
+                        gv,
+                        T::one(),
+                        &mut dw,
+                        k,
+                    );
+                    crate::kernels::sum::add_run_sums(gn, p, p, &mut db); // each channel's sum
+                    if let Some(dxg) = dx_group.as_deref_mut() {
+                        gemm_strided(p, c, k, gv, wv, T::zero(), cols, p); // (5.2) and (5.3)
+                        let dxn = &mut dxg[i * g.in_len()..(i + 1) * g.in_len()];
+                        col2im(cols, g, pad, dxn);
+                    }
                 }
-            }
-            (dw, db)
-        })
+                (dw, db)
+            },
+        )
         .collect();
     // ANCHOR_END: conv_fast_backward
     let mut dw = DMatrix::zeros(k, c);

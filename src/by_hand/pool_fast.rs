@@ -4,10 +4,12 @@
 
 use super::pool::Kind;
 use crate::error::{Error, Result};
+use crate::kernels::par::zeros_then;
 use crate::layout::PoolGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// Forward; for max pooling also the input index of every output's maximum (first maximum on a tie).
 /// Images are independent, so they are pooled on the threads of the rayon pool.
@@ -138,52 +140,65 @@ pub fn backward<T: Real>(
     g.validate()?;
     let n = dy.ncols();
     super::expect_shape("pool_fast backward", "dy: (C·P) x N", dy, (g.out_len(), n))?;
-    // The zip below would silently drop the errors past a short `argmax`, and a wrong index would scatter out
-    // of bounds: both mean the argmax is not this forward pass's.
-    if kind == Kind::Max
-        && (argmax.len() != dy.len() || argmax.iter().any(|&i| i as usize >= g.in_len() * n))
-    {
-        return Err(Error::invalid(
-            "pool_fast backward",
-            format!(
-                "{} argmax entries for {} outputs, each below {}: not the forward pass of this dy",
-                argmax.len(),
-                dy.len(),
-                g.in_len() * n
-            ),
-        ));
-    }
     // ANCHOR: pool_scatter
+    if kind == Kind::Max {
+        // Image by image on the pool; each image's winners must lie in its own input. A short `argmax`, or an
+        // index outside its image, means the argmax is not this forward pass's.
+        let (len, out) = (g.in_len(), g.out_len());
+        let misplaced = AtomicBool::new(argmax.len() != dy.len());
+        let d = zeros_then(
+            len * n,
+            len.max(1),
+            || (),
+            |_, img, d: &mut [T]| {
+                let end = ((img + 1) * out).min(argmax.len());
+                let outs = (img * out).min(end)..end;
+                for (&i, &e) in argmax[outs.clone()].iter().zip(&dy.as_slice()[outs]) {
+                    match (i as usize)
+                        .checked_sub(img * len)
+                        .and_then(|at| d.get_mut(at))
+                    {
+                        Some(v) => *v += e,
+                        None => misplaced.store(true, Relaxed),
+                    }
+                }
+            },
+        );
+        if misplaced.into_inner() {
+            return Err(Error::invalid(
+                "pool_fast backward",
+                format!(
+                    "{} argmax entries for {} outputs, each inside its own image's {len} inputs: not the \
+                     forward pass of this dy",
+                    argmax.len(),
+                    dy.len(),
+                ),
+            ));
+        }
+        return Ok(DMatrix::from_vec(len, n, d));
+    }
+    // ANCHOR_END: pool_scatter
+    // Average pooling: every input of a window takes an equal share of its error.
     let mut dx = DMatrix::zeros(g.in_len(), n);
     let d = dx.as_mut_slice();
-    match kind {
-        Kind::Max => {
-            for (&i, &e) in argmax.iter().zip(dy.as_slice()) {
-                d[i as usize] += e;
-            }
-        }
-        // ANCHOR_END: pool_scatter
-        Kind::Avg => {
-            let inv_area = T::one() / T::of(g.window() as f64);
-            let (oh, ow) = (g.out_h(), g.out_w());
-            let mut at = 0;
-            let errs = dy.as_slice();
-            for img in 0..n {
-                for ch in 0..g.c {
-                    let plane = img * g.in_len() + ch * g.h * g.w;
-                    for oy in 0..oh {
-                        for ox in 0..ow {
-                            let e = errs[at] * inv_area;
-                            let corner = plane + oy * g.stride * g.w + ox * g.stride;
-                            for dy_ in 0..g.ph {
-                                let row = corner + dy_ * g.w;
-                                for v in &mut d[row..row + g.pw] {
-                                    *v += e;
-                                }
-                            }
-                            at += 1;
+    let inv_area = T::one() / T::of(g.window() as f64);
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let mut at = 0;
+    let errs = dy.as_slice();
+    for img in 0..n {
+        for ch in 0..g.c {
+            let plane = img * g.in_len() + ch * g.h * g.w;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let e = errs[at] * inv_area;
+                    let corner = plane + oy * g.stride * g.w + ox * g.stride;
+                    for dy_ in 0..g.ph {
+                        let row = corner + dy_ * g.w;
+                        for v in &mut d[row..row + g.pw] {
+                            *v += e;
                         }
                     }
+                    at += 1;
                 }
             }
         }

@@ -13,7 +13,7 @@
 //! that read it sends back. The weights are shared by every step, so the cell adds its gradients over time.
 
 use crate::error::{Error, Result};
-use crate::kernels::{gemm_strided, Strided};
+use crate::kernels::{copy_run, gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 use std::borrow::Cow;
@@ -253,20 +253,6 @@ fn extend_run<T: Copy>(out: &mut Vec<T>, src: &[T]) {
         }
     }
     out.extend_from_slice(s.remainder());
-}
-
-/// `dst ← src` for the short runs of the copies above (a group's rows of one column: 16 entries in W4), in
-/// blocks of 8 whose length the compiler knows: a few vector moves, where `copy_from_slice` of a run-time
-/// length calls `memmove` once per run (measured: a seventh of W4's step on two threads went to such calls).
-fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
-    for (a, b) in (&mut d).zip(&mut s) {
-        if let (Ok(a), Ok(b)) = (<&mut [T; 8]>::try_from(a), <&[T; 8]>::try_from(b)) {
-            *a = *b;
-        }
-    }
-    d.into_remainder().copy_from_slice(s.remainder());
 }
 
 /// The inverse of [`row_block`]: write `b` into rows `first ..` of `p`.

@@ -236,7 +236,11 @@ pub fn im2col() -> Result<cd::Im2col> {
     let (p, k) = (g.positions(), g.patch());
     let mut cols = vec![0.0; p * k];
     let xc = as_column(&x);
-    conv_fast::im2col(xc.as_slice(), &g, &mut cols);
+    conv_fast::im2col(
+        conv_fast::padded(xc.as_slice(), &g, &mut Vec::new()),
+        &g,
+        &mut cols,
+    );
     let y = conv_fast::forward(&xc, &w, &DMatrix::zeros(1, g.c_out), &g)?;
     Ok(cd::Im2col {
         input: x,
