@@ -131,9 +131,11 @@ fn gemm_split<T: Real>(
     pieces: usize,
 ) {
     // Only columns are cut: they are contiguous in `C`, so the two halves are two separate slices. The cut
-    // falls at a multiple of 16 so that both halves keep whole micro-kernel tiles.
-    let n0 = (n * (pieces / 2) / pieces).next_multiple_of(16);
-    if pieces < 2 || m * n * k < PAR_MIN_MACS || n0 >= n {
+    // falls at the multiple of 16 nearest the even share, so that both halves keep whole micro-kernel tiles
+    // (rounding up instead had given one thread 112 of the MLP's 200 columns, 64 of its 100).
+    let left = pieces / 2;
+    let n0 = (n * left + pieces * 8) / (pieces * 16) * 16;
+    if pieces < 2 || m * n * k < PAR_MIN_MACS || n0 == 0 || n0 >= n {
         return gemm_strided(m, k, n, a, b, beta, c, ldc);
     }
     let (left, right) = (pieces / 2, pieces - pieces / 2);
