@@ -13,6 +13,7 @@
 //! that read it sends back. The weights are shared by every step, so the cell adds its gradients over time.
 
 use crate::error::{Error, Result};
+use crate::kernels::par::zeros_then;
 use crate::kernels::{copy_run, gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -197,15 +198,13 @@ fn stack_groups<T: Real>(
     steps: usize,
     g: usize,
 ) -> DMatrix<T> {
-    use rayon::prelude::*;
     let n = groups.last().map_or(0, |r| r.end);
-    let mut out = DMatrix::zeros(steps * n, g);
-    let per = g.div_ceil(rayon::current_num_threads()).max(1);
-    out.as_mut_slice()
-        .par_chunks_mut((steps * n).max(1))
-        .enumerate()
-        .with_min_len(per)
-        .for_each(|(j, col)| {
+    // Each column zeroed by the thread that fills it, not the whole matrix by the calling thread first.
+    let out = zeros_then(
+        steps * n * g,
+        (steps * n).max(1),
+        || (),
+        |_, j, col: &mut [T]| {
             for t in 0..steps {
                 for (rows, (dxs, _)) in groups.iter().zip(swept) {
                     let len = rows.len();
@@ -213,8 +212,9 @@ fn stack_groups<T: Real>(
                     copy_run(&mut col[t * n + rows.start..t * n + rows.end], src);
                 }
             }
-        });
-    out
+        },
+    );
+    DMatrix::from_vec(steps * n, g, out)
 }
 
 /// Rows `first .. first + count` of `p` (each column's run is contiguous).
@@ -231,17 +231,15 @@ fn block<T: Real>(
     col: usize,
     cols: usize,
 ) -> DMatrix<T> {
-    let rows = p.nrows();
-    let mut out = DMatrix::zeros(count, cols);
-    let (src, dst) = (p.as_slice(), out.as_mut_slice());
+    let (rows, src) = (p.nrows(), p.as_slice());
+    // Appended column by column rather than written over zeros: the zeroing had been a call to `memset` per
+    // step and thread.
+    let mut out = Vec::with_capacity(count * cols);
     for j in 0..cols {
         let from = (col + j) * rows + first;
-        copy_run(
-            &mut dst[j * count..(j + 1) * count],
-            &src[from..from + count],
-        );
+        extend_run(&mut out, &src[from..from + count]);
     }
-    out
+    DMatrix::from_vec(count, cols, out)
 }
 
 /// `out ← out, src`, for short runs as [`copy_run`].
