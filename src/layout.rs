@@ -101,11 +101,15 @@ impl ConvGeom {
         ConvGeom::new(c_in, h, w, c_out, k, k, 1, (k - 1) / 2)
     }
 
+    /// Height and width of an input plane with its padding on every side.
+    pub fn padded_hw(&self) -> (usize, usize) {
+        (self.h + 2 * self.pad, self.w + 2 * self.pad)
+    }
     pub fn out_h(&self) -> usize {
-        (self.h + 2 * self.pad - self.kh) / self.stride + 1
+        (self.padded_hw().0 - self.kh) / self.stride + 1
     }
     pub fn out_w(&self) -> usize {
-        (self.w + 2 * self.pad - self.kw) / self.stride + 1
+        (self.padded_hw().1 - self.kw) / self.stride + 1
     }
     /// Output positions per channel.
     pub fn positions(&self) -> usize {

@@ -12,7 +12,7 @@
 //! (The book's published code multiplies its last term by an extra `1/√(σ² + ε)`: see `tests/batch_norm.rs`.)
 
 use crate::error::{Error, Result, Shape};
-use crate::kernels::par::zeros_then;
+use crate::kernels::par::zeros_each;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
@@ -221,35 +221,25 @@ pub fn forward_conv<T: Real>(
         })
         .collect();
     // Each image's part of x̂, then of y, is zeroed and written by the thread that takes the image.
-    let x_hat = zeros_then(
-        chw * n,
-        chw,
-        || (),
-        |_, img, hs: &mut [T]| {
-            let xs = &data[img * chw..(img + 1) * chw];
-            for (c, &(mu, _, s)) in stats.iter().enumerate() {
-                let at = c * hw..(c + 1) * hw;
-                for (h, &v) in hs[at.clone()].iter_mut().zip(&xs[at]) {
-                    *h = (v - mu) * s; // (6.3)
-                }
+    let x_hat = zeros_each(chw * n, chw, |img, hs: &mut [T]| {
+        let xs = &data[img * chw..(img + 1) * chw];
+        for (c, &(mu, _, s)) in stats.iter().enumerate() {
+            let at = c * hw..(c + 1) * hw;
+            for (h, &v) in hs[at.clone()].iter_mut().zip(&xs[at]) {
+                *h = (v - mu) * s; // (6.3)
             }
-        },
-    );
-    let y = zeros_then(
-        chw * n,
-        chw,
-        || (),
-        |_, img, ys: &mut [T]| {
-            let hs = &x_hat[img * chw..(img + 1) * chw];
-            for c in 0..channels {
-                let (g, b) = (gamma[(0, c)], beta[(0, c)]);
-                let at = c * hw..(c + 1) * hw;
-                for (o, &h) in ys[at.clone()].iter_mut().zip(&hs[at]) {
-                    *o = g * h + b; // (6.4)
-                }
+        }
+    });
+    let y = zeros_each(chw * n, chw, |img, ys: &mut [T]| {
+        let hs = &x_hat[img * chw..(img + 1) * chw];
+        for c in 0..channels {
+            let (g, b) = (gamma[(0, c)], beta[(0, c)]);
+            let at = c * hw..(c + 1) * hw;
+            for (o, &h) in ys[at.clone()].iter_mut().zip(&hs[at]) {
+                *o = g * h + b; // (6.4)
             }
-        },
-    );
+        }
+    });
     let (x_hat, y) = (
         DMatrix::from_vec(chw, n, x_hat),
         DMatrix::from_vec(chw, n, y),
@@ -294,24 +284,19 @@ pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> Result<BnGrads
             (sum_dy, sum_dy_xhat)
         })
         .collect();
-    let dx = zeros_then(
-        chw * n,
-        chw,
-        || (),
-        |_, img, out: &mut [T]| {
-            let (ds, hs) = (
-                &d[img * chw..(img + 1) * chw],
-                &h[img * chw..(img + 1) * chw],
-            );
-            for (ch, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
-                let k = c.gamma[(0, ch)] * c.inv_std[ch] / mf;
-                let at = ch * hw..(ch + 1) * hw;
-                for ((o, &g), &xh) in out[at.clone()].iter_mut().zip(&ds[at.clone()]).zip(&hs[at]) {
-                    *o = k * (mf * g - sum_dy - xh * sum_dy_xhat);
-                }
+    let dx = zeros_each(chw * n, chw, |img, out: &mut [T]| {
+        let (ds, hs) = (
+            &d[img * chw..(img + 1) * chw],
+            &h[img * chw..(img + 1) * chw],
+        );
+        for (ch, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
+            let k = c.gamma[(0, ch)] * c.inv_std[ch] / mf;
+            let at = ch * hw..(ch + 1) * hw;
+            for ((o, &g), &xh) in out[at.clone()].iter_mut().zip(&ds[at.clone()]).zip(&hs[at]) {
+                *o = k * (mf * g - sum_dy - xh * sum_dy_xhat);
             }
-        },
-    );
+        }
+    });
     let dx = DMatrix::from_vec(chw, n, dx);
     let dgamma = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.1)); // (6.9)
     let dbeta = DMatrix::from_iterator(1, channels, sums.iter().map(|s| s.0));

@@ -23,7 +23,7 @@ pub fn padded<'a, T: Real>(x: &'a [T], g: &ConvGeom, buf: &'a mut Vec<T>) -> &'a
     if g.pad == 0 {
         return &x[..g.in_len()];
     }
-    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (ph, pw) = g.padded_hw();
     buf.clear();
     buf.resize(g.c_in * ph * pw, T::zero());
     for (plane, src) in buf.chunks_exact_mut(ph * pw).zip(x.chunks_exact(g.h * g.w)) {
@@ -43,7 +43,7 @@ pub fn padded<'a, T: Real>(x: &'a [T], g: &ConvGeom, buf: &'a mut Vec<T>) -> &'a
 /// every `stride`-th entry; for stride 1 that is one contiguous copy.
 pub fn im2col<T: Real>(xp: &[T], g: &ConvGeom, cols: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
-    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (ph, pw) = g.padded_hw();
     let mut columns = cols[..p * g.patch()].chunks_exact_mut(p);
     for plane in xp.chunks_exact(ph * pw).take(g.c_in) {
         for dy in 0..g.kh {
@@ -71,7 +71,7 @@ pub fn im2col<T: Real>(xp: &[T], g: &ConvGeom, cols: &mut [T]) {
 /// to constants and are dropped.
 pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, buf: &mut Vec<T>, dx_img: &mut [T]) {
     let (oh, ow, p) = (g.out_h(), g.out_w(), g.positions());
-    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (ph, pw) = g.padded_hw();
     buf.clear();
     buf.resize(g.c_in * ph * pw, T::zero());
     let mut columns = dcols[..p * g.patch()].chunks_exact(p);
@@ -115,7 +115,7 @@ pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, buf: &mut Vec<T>, dx_img: &mut
 /// operand into panels along the rows: from this layout that copy is a run of contiguous reads, from
 /// [`im2col`]'s it is a gather of single entries `P` apart (measured: a sixth of a CNN step on one thread).
 fn im2col_t<T: Real>(xp: &[T], g: &ConvGeom, cols: &mut [T]) {
-    let (ph, pw) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (ph, pw) = g.padded_hw();
     let mut patches = cols[..g.positions() * g.patch()].chunks_exact_mut(g.patch());
     for oy in 0..g.out_h() {
         for ox in 0..g.out_w() {

@@ -4,7 +4,7 @@
 
 use super::pool::Kind;
 use crate::error::{Error, Result};
-use crate::kernels::par::zeros_then;
+use crate::kernels::par::zeros_each;
 use crate::layout::PoolGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -146,24 +146,19 @@ pub fn backward<T: Real>(
         // index outside its image, means the argmax is not this forward pass's.
         let (len, out) = (g.in_len(), g.out_len());
         let misplaced = AtomicBool::new(argmax.len() != dy.len());
-        let d = zeros_then(
-            len * n,
-            len.max(1),
-            || (),
-            |_, img, d: &mut [T]| {
-                let end = ((img + 1) * out).min(argmax.len());
-                let outs = (img * out).min(end)..end;
-                for (&i, &e) in argmax[outs.clone()].iter().zip(&dy.as_slice()[outs]) {
-                    match (i as usize)
-                        .checked_sub(img * len)
-                        .and_then(|at| d.get_mut(at))
-                    {
-                        Some(v) => *v += e,
-                        None => misplaced.store(true, Relaxed),
-                    }
+        let d = zeros_each(len * n, len, |img, d: &mut [T]| {
+            let end = ((img + 1) * out).min(argmax.len());
+            let outs = (img * out).min(end)..end;
+            for (&i, &e) in argmax[outs.clone()].iter().zip(&dy.as_slice()[outs]) {
+                match (i as usize)
+                    .checked_sub(img * len)
+                    .and_then(|at| d.get_mut(at))
+                {
+                    Some(v) => *v += e,
+                    None => misplaced.store(true, Relaxed),
                 }
-            },
-        );
+            }
+        });
         if misplaced.into_inner() {
             return Err(Error::invalid(
                 "pool_fast backward",

@@ -13,7 +13,7 @@
 //! that read it sends back. The weights are shared by every step, so the cell adds its gradients over time.
 
 use crate::error::{Error, Result};
-use crate::kernels::par::zeros_then;
+use crate::kernels::par::zeros_each;
 use crate::kernels::{copy_run, gemm_strided, Strided};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -200,20 +200,15 @@ fn stack_groups<T: Real>(
 ) -> DMatrix<T> {
     let n = groups.last().map_or(0, |r| r.end);
     // Each column zeroed by the thread that fills it, not the whole matrix by the calling thread first.
-    let out = zeros_then(
-        steps * n * g,
-        (steps * n).max(1),
-        || (),
-        |_, j, col: &mut [T]| {
-            for t in 0..steps {
-                for (rows, (dxs, _)) in groups.iter().zip(swept) {
-                    let len = rows.len();
-                    let src = &dxs[t].as_slice()[j * len..(j + 1) * len];
-                    copy_run(&mut col[t * n + rows.start..t * n + rows.end], src);
-                }
+    let out = zeros_each(steps * n * g, steps * n, |j, col: &mut [T]| {
+        for t in 0..steps {
+            for (rows, (dxs, _)) in groups.iter().zip(swept) {
+                let len = rows.len();
+                let src = &dxs[t].as_slice()[j * len..(j + 1) * len];
+                copy_run(&mut col[t * n + rows.start..t * n + rows.end], src);
             }
-        },
-    );
+        }
+    });
     DMatrix::from_vec(steps * n, g, out)
 }
 

@@ -79,6 +79,15 @@ pub fn zeros_then<T: Real, S>(
     out
 }
 
+/// [`zeros_then`] without a scratch state: `f(i, chunk_i)` on each zeroed chunk.
+pub fn zeros_each<T: Real>(
+    len: usize,
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) -> Vec<T> {
+    zeros_then(len, chunk, || (), |_, i, c| f(i, c))
+}
+
 /// A new buffer of `len` entries, written by `run(start, chunk)` over consecutive chunks, in parallel when large;
 /// `run` must write every entry of its chunk.
 fn fill_new<T: Send>(len: usize, run: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
