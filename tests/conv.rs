@@ -10,9 +10,10 @@ use zerodl::autograd::gradcheck::{
     grad_error, numeric_grads, projection, DEFAULT_EPS, DEFAULT_TOL,
 };
 use zerodl::by_hand::pool::Kind;
-use zerodl::by_hand::{conv, conv_fast, pool, pool_fast};
+use zerodl::by_hand::{conv, conv_block, conv_fast, pool, pool_fast};
 use zerodl::layout::{ConvGeom, PoolGeom};
 use zerodl::nn::conv2d::{Conv2d, Impl};
+use zerodl::nn::conv_block::conv_relu_pool;
 use zerodl::nn::pool::Pool2d;
 use zerodl::Tape;
 
@@ -281,4 +282,187 @@ fn geometries_that_do_not_fit_are_errors_naming_them() {
         e.starts_with("conv2d: operand shapes [780x2, 25x32, 1x32]"),
         "{e}"
     );
+}
+
+/// A convolution and a pooling that fits its output (any window and stride that fit), with `n` images.
+fn block_case(
+) -> impl Strategy<Value = (ConvGeom, PoolGeom, DMatrix<f64>, DMatrix<f64>, DMatrix<f64>)> {
+    (conv_geom(), 1..4usize, 1..4usize, 1..4usize, 1..6usize)
+        .prop_filter_map("window fits", |(cg, ph, pw, s, n)| {
+            PoolGeom::new(cg.c_out, cg.out_h(), cg.out_w(), ph, pw, s)
+                .ok()
+                .map(|pg| (cg, pg, n))
+        })
+        .prop_flat_map(|(cg, pg, n)| {
+            (
+                Just(cg),
+                Just(pg),
+                matrix(cg.in_len(), n, -2.0..2.0),
+                matrix(cg.patch(), cg.c_out, -1.0..1.0),
+                matrix(1, cg.c_out, -1.0..1.0),
+            )
+        })
+}
+
+/// Value and (dx, dw, db) of `pool(relu(conv(x)))` on the tape, for `L = Σ R ⊙ Y`: through the block op
+/// (`fused`) or as three layers of implementation `imp`.
+fn block_on_tape(
+    fused: bool,
+    imp: Impl,
+    (cg, pg): (ConvGeom, PoolGeom),
+    x: &DMatrix<f64>,
+    w: &DMatrix<f64>,
+    b: &DMatrix<f64>,
+    r: Option<&DMatrix<f64>>,
+) -> (DMatrix<f64>, [DMatrix<f64>; 3]) {
+    let mut t = Tape::<f64>::new();
+    let conv = Conv2d {
+        w: t.param(w.clone()),
+        b: t.param(b.clone()),
+        geom: cg,
+        imp,
+    };
+    let pool = Pool2d {
+        kind: Kind::Max,
+        geom: pg,
+        imp,
+    };
+    let xv = t.leaf(x.clone());
+    let y = if fused {
+        conv_relu_pool(&mut t, &conv, &pool, xv).unwrap()
+    } else {
+        let h = conv.forward(&mut t, xv).unwrap();
+        let h = t.relu(h).unwrap();
+        pool.forward(&mut t, h).unwrap()
+    };
+    let value = t.value(y).unwrap().clone();
+    let r = r
+        .cloned()
+        .unwrap_or_else(|| projection(value.nrows(), value.ncols(), 8));
+    let grads = t.backward_with(y, r).unwrap();
+    let get = |v| grads.get(v).unwrap().clone();
+    (value, [get(xv), get(conv.w), get(conv.b)])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    // ANCHOR: conv_block_proof
+    /// The fused block gives exactly the numbers of the fast convolution, the ReLU and the fast pooling one after
+    /// the other (forward and every gradient, `==` entry by entry), and within tolerance those of the naive layers
+    /// and of finite differences wherever the loss is differentiable.
+    #[test]
+    fn conv_relu_pool_fused_equals_the_three_layers_bit_for_bit((cg, pg, x, w, b) in block_case()) {
+        let fused = block_on_tape(true, Impl::Fast, (cg, pg), &x, &w, &b, None);
+        let apart = block_on_tape(false, Impl::Fast, (cg, pg), &x, &w, &b, None);
+        prop_assert_eq!(&fused.0, &apart.0, "forward, {} then {:?}", cg, pg);
+        for (name, (f, a)) in ["dx", "dw", "db"].iter().zip(fused.1.iter().zip(&apart.1)) {
+            prop_assert_eq!(f, a, "{}, {} then {:?}", name, cg, pg);
+        }
+        let naive = block_on_tape(false, Impl::Naive, (cg, pg), &x, &w, &b, None);
+        prop_assert!(grad_error(&naive.0, &fused.0) < FORWARD_TOL);
+        for (f, n) in fused.1.iter().zip(&naive.1) {
+            prop_assert!(grad_error(f, n) < DEFAULT_TOL);
+        }
+        // Finite differences only away from the kinks: no convolution output within 1e-3 of zero, no window
+        // whose two largest entries are within 1e-3 of each other.
+        let conv_out = conv::forward(&x, &w, &b, &cg).unwrap();
+        let near_kink = conv_out.iter().any(|v| v.abs() < 1e-3) || (0..x.ncols()).any(|img| {
+            let plane = conv_out.column(img);
+            (0..pg.c).any(|ch| (0..pg.out_h()).any(|oy| (0..pg.out_w()).any(|ox| {
+                let mut vals: Vec<f64> = (0..pg.ph).flat_map(|dy| (0..pg.pw).map(move |dx| (dy, dx)))
+                    .map(|(dy, dx)| plane[ch * pg.h * pg.w + (oy * pg.stride + dy) * pg.w + ox * pg.stride + dx].max(0.0))
+                    .collect();
+                vals.sort_by(|a, b| b.total_cmp(a));
+                vals.len() > 1 && vals[0] > 0.0 && vals[0] - vals[1] < 1e-3
+            })))
+        });
+        if !near_kink {
+            let r = projection(fused.0.nrows(), fused.0.ncols(), 8);
+            let mut f = |v: &[DMatrix<f64>]| {
+                let y = conv::forward(&v[0], &v[1], &v[2], &cg).unwrap().map(|z| z.max(0.0));
+                Ok(pool::forward(Kind::Max, &y, &pg).unwrap().component_mul(&r).sum())
+            };
+            let num = numeric_grads(&mut f, &[x, w, b], DEFAULT_EPS).unwrap();
+            for (name, (h, n)) in ["dx", "dw", "db"].iter().zip(fused.1.iter().zip(&num)) {
+                prop_assert!(grad_error(h, n) < DEFAULT_TOL, "{name} vs finite differences, {cg} then {pg:?}");
+            }
+        }
+    }
+    // ANCHOR_END: conv_block_proof
+}
+
+/// The fused block's checks: a pooling that does not fit the convolution's output, and a winner index that
+/// is not this forward pass's, are errors naming the op.
+#[test]
+fn conv_relu_pool_refuses_a_pooling_that_does_not_fit_and_foreign_winners() {
+    let cg = ConvGeom::same(2, 6, 6, 3, 3).unwrap();
+    let x = DMatrix::from_fn(cg.in_len(), 2, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+    let w = DMatrix::from_fn(cg.patch(), 3, |i, j| ((i + 2 * j) % 5) as f64 * 0.1 - 0.2);
+    let b = DMatrix::zeros(1, 3);
+    let wrong = PoolGeom::new(3, 5, 6, 2, 2, 2).unwrap();
+    let e = conv_block::forward(&x, &w, &b, &cg, &wrong)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("conv_relu_pool") && e.contains("3 of 6x6"),
+        "{e}"
+    );
+    let pg = PoolGeom::new(3, 6, 6, 2, 2, 2).unwrap();
+    let (y, mut argmax) = conv_block::forward(&x, &w, &b, &cg, &pg).unwrap();
+    let dp = DMatrix::from_element(y.nrows(), y.ncols(), 1.0);
+    assert!(conv_block::backward(&dp, &x, &w, &y, &argmax, &cg, &pg, true).is_ok());
+    argmax[0] = pg.in_len() as u32; // the second image's first entry, named by the first image's output
+    let e = conv_block::backward(&dp, &x, &w, &y, &argmax, &cg, &pg, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("conv_relu_pool backward") && e.contains("outside its own image"),
+        "{e}"
+    );
+    let e = conv_block::backward(&dp, &x, &w, &y, &argmax[1..], &cg, &pg, true)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("argmax entries"), "{e}");
+}
+
+/// The book's CNN records each conv → ReLU → pool block as one op on the fast path: its loss and every
+/// parameter's gradient are the bits of the same network run as separate layers (`f32`, the training type).
+#[test]
+fn the_books_cnn_gives_the_same_bits_with_its_blocks_fused() {
+    use zerodl::nn::cnn::Cnn;
+    use zerodl::nn::{Classifier, Module};
+    let mut t = Tape::<f32>::new();
+    let net = Cnn::book(&mut t, Impl::Fast, &mut zerodl::rng::seeded(3)).unwrap();
+    let x = DMatrix::from_fn(5, 784, |i, j| {
+        (((i * 131 + j * 71) % 97) as f32 / 97.0) - 0.3
+    });
+    let labels = [3, 1, 4, 1, 5];
+    let run = |t: &mut Tape<f32>, fused: bool| {
+        t.reset();
+        let xv = t.constant(x.clone());
+        let logits = if fused {
+            net.logits(t, xv).unwrap()
+        } else {
+            let images = t.transpose(xv).unwrap();
+            let [_, f2] = net.features(t, images).unwrap();
+            let h = net.pool2.forward(t, f2).unwrap();
+            let flat = t.transpose(h).unwrap();
+            let h = net.fc1.forward(t, flat).unwrap();
+            let h = t.relu(h).unwrap();
+            net.fc2.forward(t, h).unwrap()
+        };
+        let loss = t.softmax_cross_entropy(logits, &labels).unwrap();
+        let grads = t.backward(loss).unwrap();
+        let mut bits = vec![t.value(loss).unwrap()[0].to_bits()];
+        for (_, p) in net.named_params() {
+            bits.extend(grads.get(p).unwrap().iter().map(|v| v.to_bits()));
+        }
+        bits
+    };
+    let fused = run(&mut t, true);
+    let apart = run(&mut t, false);
+    assert_eq!(fused.len(), apart.len());
+    let differ = fused.iter().zip(&apart).filter(|(a, b)| a != b).count();
+    assert_eq!(differ, 0, "{differ} of {} numbers differ", fused.len());
 }

@@ -56,6 +56,7 @@ pub fn forward<T: Real>(
 }
 // ANCHOR_END: conv_naive_forward
 
+#[derive(Debug)]
 pub struct ConvGrads<T: Real> {
     pub dx: DMatrix<T>,
     pub dw: DMatrix<T>,

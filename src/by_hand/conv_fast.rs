@@ -151,45 +151,83 @@ pub fn forward<T: Real>(
     g: &ConvGeom,
 ) -> Result<DMatrix<T>> {
     super::conv::check_forward("conv_fast", x, w, b, g)?;
-    let (n, p, k) = (x.ncols(), g.positions(), g.patch());
+    let n = x.ncols();
     if n == 0 {
         return Ok(DMatrix::zeros(g.out_len(), 0));
     }
     // `Wᵀ` laid out once per call, so that the kernel's copy of the right operand into panels along its columns
     // reads contiguous runs for every image instead of gathering `W`'s entries `K` apart.
     let wt = w.transpose();
-    let wv = Strided {
-        data: wt.as_slice(),
-        rs: g.c_out,
-        cs: 1,
-    };
+    let wv = Strided::of(&wt, true);
     let xs = x.as_slice();
     let y = zeros_then(
         g.out_len() * n,
         g.out_len(),
-        || (vec![T::zero(); p * k], Vec::new()),
-        |(cols, pad), img, yn| {
+        || Scratch::new(g),
+        |scratch, img, yn| {
             let xn = &xs[img * g.in_len()..(img + 1) * g.in_len()];
-            im2col(padded(xn, g, pad), g, cols); // (5.1): cols(X_n) W, then + b
-            gemm_strided(
-                p,
-                k,
-                g.c_out,
-                Strided::col_major(cols, p, false),
-                wv,
-                T::zero(),
-                yn,
-                p,
-            );
-            for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
-                channel.iter_mut().for_each(|v| *v += bias);
-            }
+            forward_image(xn, wv, b, g, scratch, yn);
         },
     );
     Ok(DMatrix::from_vec(g.out_len(), n, y))
 }
 
+/// Image `n`'s output (5.1), `cols(X_n) W + b`, into `yn` (`P x C_out`, column by column, over zeros), with `W`
+/// as [`forward`] lays it out.
+pub(crate) fn forward_image<T: Real>(
+    xn: &[T],
+    w: Strided<T>,
+    b: &DMatrix<T>,
+    g: &ConvGeom,
+    s: &mut Scratch<T>,
+    yn: &mut [T],
+) {
+    let p = g.positions();
+    im2col(padded(xn, g, &mut s.pad), g, &mut s.cols);
+    let cols = Strided::col_major(&s.cols, p, false);
+    gemm_strided(p, g.patch(), g.c_out, cols, w, T::zero(), yn, p);
+    for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
+        channel.iter_mut().for_each(|v| *v += bias);
+    }
+}
 // ANCHOR_END: conv_fast_forward
+
+/// One task's buffers: an image's patches, its padded planes, and (for errors that are not a slice of `dy`
+/// as it lies) its error.
+pub(crate) struct Scratch<T> {
+    cols: Vec<T>,
+    pad: Vec<T>,
+    pub(crate) err: Vec<T>,
+}
+
+impl<T: Real> Scratch<T> {
+    pub(crate) fn new(g: &ConvGeom) -> Self {
+        Scratch {
+            cols: vec![T::zero(); g.positions() * g.patch()],
+            pad: Vec::new(),
+            err: Vec::new(),
+        }
+    }
+}
+
+/// Where the backward pass finds image `n`'s error `G_n` (`P x C_out`, column by column).
+pub(crate) trait ImageErrors<T>: Sync {
+    /// The number of images.
+    fn images(&self) -> usize;
+    /// Image `img`'s error: a slice of something held, or built in `buf`.
+    fn image<'a>(&'a self, img: usize, buf: &'a mut Vec<T>) -> &'a [T];
+}
+
+/// The error as the layer's output gradient holds it: image `n` is column `n`.
+impl<T: Real> ImageErrors<T> for DMatrix<T> {
+    fn images(&self) -> usize {
+        self.ncols()
+    }
+    fn image<'a>(&'a self, img: usize, _buf: &'a mut Vec<T>) -> &'a [T] {
+        let len = self.nrows();
+        &self.as_slice()[img * len..(img + 1) * len]
+    }
+}
 /// Backward: with `G_n` image `n`'s error as a `P x C_out` matrix (column `n` of `dy`, as it lies),
 /// `dW = Σ_n cols(X_n)ᵀ G_n`, `db = Σ_n Σ_rows G_n`, `dX_n = col2im(G_n Wᵀ)`. The patches are built again
 /// from `x` rather than kept from the forward pass.
@@ -201,7 +239,18 @@ pub fn backward<T: Real>(
     need_dx: bool,
 ) -> Result<ConvGrads<T>> {
     super::conv::check_backward("conv_fast backward", dy, x, w, g)?;
-    let (n, p, k, c) = (dy.ncols(), g.positions(), g.patch(), g.c_out);
+    Ok(backward_images(dy, x, w, g, need_dx))
+}
+
+/// [`backward`] with each image's error taken from `errs`, whose shapes the caller has checked.
+pub(crate) fn backward_images<T: Real>(
+    errs: &impl ImageErrors<T>,
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    g: &ConvGeom,
+    need_dx: bool,
+) -> ConvGrads<T> {
+    let (n, p, k, c) = (errs.images(), g.positions(), g.patch(), g.c_out);
     let mut dx = if need_dx {
         DMatrix::zeros(g.in_len(), n)
     } else {
@@ -221,30 +270,22 @@ pub fn backward<T: Real>(
         .into_par_iter()
         .enumerate()
         .map_init(
-            || (vec![T::zero(); p * k], Vec::new()), // scratch: one image's patches, its padded planes
-            |(cols, pad), (group, mut dx_group)| {
+            || Scratch::new(g),
+            |s, (group, mut dx_group)| {
                 let (mut dw, mut db) = (vec![T::zero(); k * c], vec![T::zero(); c]);
                 let images = group * GROUP..((group + 1) * GROUP).min(n);
                 for (i, img) in images.enumerate() {
-                    let gn = &dy.as_slice()[img * c * p..(img + 1) * c * p];
+                    let gn = errs.image(img, &mut s.err);
                     let xn = &x.as_slice()[img * g.in_len()..(img + 1) * g.in_len()];
-                    im2col_t(padded(xn, g, pad), g, cols);
+                    im2col_t(padded(xn, g, &mut s.pad), g, &mut s.cols);
                     let gv = Strided::col_major(gn, p, false);
-                    gemm_strided(
-                        k,
-                        p,
-                        c,
-                        Strided::col_major(cols, k, false),
-                        gv,
-                        T::one(),
-                        &mut dw,
-                        k,
-                    );
+                    let cols = Strided::col_major(&s.cols, k, false);
+                    gemm_strided(k, p, c, cols, gv, T::one(), &mut dw, k);
                     crate::kernels::sum::add_run_sums(gn, p, p, &mut db); // each channel's sum
                     if let Some(dxg) = dx_group.as_deref_mut() {
-                        gemm_strided(p, c, k, gv, wv, T::zero(), cols, p); // (5.2) and (5.3)
+                        gemm_strided(p, c, k, gv, wv, T::zero(), &mut s.cols, p); // (5.2) and (5.3)
                         let dxn = &mut dxg[i * g.in_len()..(i + 1) * g.in_len()];
-                        col2im(cols, g, pad, dxn);
+                        col2im(&s.cols, g, &mut s.pad, dxn);
                     }
                 }
                 (dw, db)
@@ -264,5 +305,5 @@ pub fn backward<T: Real>(
             .zip(pb)
             .for_each(|(a, &b)| *a += b);
     }
-    Ok(ConvGrads { dx, dw, db })
+    ConvGrads { dx, dw, db }
 }

@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod batch_norm;
 pub mod conv;
+pub mod conv_block;
 pub mod conv_fast;
 pub mod dropout;
 pub mod fc;

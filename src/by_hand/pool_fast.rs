@@ -52,7 +52,13 @@ fn window_rows(
 }
 
 // ANCHOR: pool_max
-fn max_image<T: Real>(src: &[T], img: usize, g: &PoolGeom, out: &mut [T], arg: &mut [u32]) {
+pub(crate) fn max_image<T: Real>(
+    src: &[T],
+    img: usize,
+    g: &PoolGeom,
+    out: &mut [T],
+    arg: &mut [u32],
+) {
     let (oh, ow) = (g.out_h(), g.out_w());
     if (g.ph, g.pw, g.stride) == (2, 2, 2) {
         return max_image_2x2(src, img, g, out, arg);

@@ -3,6 +3,7 @@
 
 use super::batch_norm::{BatchNorm, BnImpl, Form};
 use super::conv2d::{Conv2d, Impl};
+use super::conv_block::conv_relu_pool;
 use super::module::{child_buffers, child_params, Buffer, Classifier, Module};
 use super::pool::Pool2d;
 use super::{Init, Linear};
@@ -117,8 +118,14 @@ impl Classifier for Cnn {
     /// image per column, so the batch is transposed in and, after the last pooling, out again.
     fn logits(&self, tape: &mut Tape<f32>, x: Var) -> Result<Var> {
         let images = tape.transpose(x)?;
-        let [_, f2] = self.features(tape, images)?;
-        let h = self.pool2.forward(tape, f2)?;
+        let h = if self.bn.is_some() {
+            let [_, f2] = self.features(tape, images)?;
+            self.pool2.forward(tape, f2)?
+        } else {
+            // The same numbers as `features` then pooling; on the fast path each block is one op.
+            let h = conv_relu_pool(tape, &self.conv1, &self.pool1, images)?;
+            conv_relu_pool(tape, &self.conv2, &self.pool2, h)?
+        };
         let flat = tape.transpose(h)?; // N x 3136
         let h = self.fc1.forward(tape, flat)?;
         let h = tape.relu(h)?;

@@ -86,7 +86,12 @@ impl Module for Conv2d {
     }
 }
 
-fn check<T: Real>(tape: &Tape<T>, x: Var, layer: &Conv2d, g: &ConvGeom) -> Result<usize> {
+pub(super) fn check<T: Real>(
+    tape: &Tape<T>,
+    x: Var,
+    layer: &Conv2d,
+    g: &ConvGeom,
+) -> Result<usize> {
     g.validate()?;
     let (xv, wv, bv) = (tape.value(x)?, tape.value(layer.w)?, tape.value(layer.b)?);
     if xv.nrows() != g.in_len() || wv.shape() != (g.patch(), g.c_out) || bv.shape() != (1, g.c_out)

@@ -3,6 +3,7 @@
 pub mod batch_norm;
 pub mod cnn;
 pub mod conv2d;
+pub mod conv_block;
 pub mod dropout;
 pub mod embedding;
 pub mod gru;

@@ -1,0 +1,186 @@
+//! Convolution, ReLU and max pooling in one pass per image: the book's CNN block on the fast path, fused. The
+//! convolution's output, the largest array of the step, never leaves the cache: each image's is computed into
+//! a buffer (as [`super::conv_fast`] does), put through the ReLU there and pooled (as [`super::pool_fast`]
+//! does, the same winners). Backward, each image's pooled error goes back to its winners, is masked by the
+//! ReLU and goes through the convolution's backward for that image. The numbers are those of the three layers
+//! one after the other, bit for bit (`tests/conv.rs`); measured in `book/src/performance.md`.
+
+use super::conv::ConvGrads;
+use super::conv_fast::{backward_images, forward_image, ImageErrors, Scratch};
+use super::pool_fast::max_image;
+use crate::error::{Error, Result};
+use crate::kernels::Strided;
+use crate::layout::{ConvGeom, PoolGeom};
+use crate::scalar::Real;
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+/// The tape's ReLU, entry for entry (`max(z, 0)` with 0 for every `z` that is not positive, NaN included).
+fn relu<T: Real>(z: T) -> T {
+    if z > T::zero() {
+        z
+    } else {
+        T::zero()
+    }
+}
+
+/// The pooling must take the convolution's output as it is laid out, and the winners' indices must fit.
+fn check_block(op: &'static str, cg: &ConvGeom, pg: &PoolGeom, n: usize) -> Result<()> {
+    cg.validate()?;
+    pg.validate()?;
+    if (pg.c, pg.h, pg.w) != (cg.c_out, cg.out_h(), cg.out_w()) {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "pooling over {} channels of {}x{} after a convolution that gives {} of {}x{}",
+                pg.c,
+                pg.h,
+                pg.w,
+                cg.c_out,
+                cg.out_h(),
+                cg.out_w()
+            ),
+        ));
+    }
+    if pg
+        .in_len()
+        .checked_mul(n)
+        .is_none_or(|len| len > u32::MAX as usize)
+    {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "{n} images of {} convolution outputs: the winners' indices do not fit in 32 bits",
+                pg.in_len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+// ANCHOR: conv_block_forward
+/// Forward: `maxpool(relu(conv(x)))`, and the input index of every output's maximum in the convolution's output
+/// (as [`super::pool_fast::forward`] gives it), for the backward pass.
+pub fn forward<T: Real>(
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    b: &DMatrix<T>,
+    cg: &ConvGeom,
+    pg: &PoolGeom,
+) -> Result<(DMatrix<T>, Vec<u32>)> {
+    super::conv::check_forward("conv_relu_pool", x, w, b, cg)?;
+    let n = x.ncols();
+    check_block("conv_relu_pool", cg, pg, n)?;
+    let (len, out) = (pg.in_len(), pg.out_len());
+    let mut y = DMatrix::zeros(out, n);
+    let mut argmax = vec![0u32; out * n];
+    let wt = w.transpose();
+    let wv = Strided::of(&wt, true);
+    y.as_mut_slice()
+        .par_chunks_mut(out.max(1))
+        .zip(argmax.par_chunks_mut(out.max(1)))
+        .enumerate()
+        .for_each_init(
+            || (Scratch::new(cg), Vec::new()),
+            |(s, conv_out), (img, (pooled, winners))| {
+                conv_out.clear();
+                conv_out.resize(len, T::zero());
+                let xn = &x.as_slice()[img * cg.in_len()..(img + 1) * cg.in_len()];
+                forward_image(xn, wv, b, cg, s, conv_out);
+                conv_out.iter_mut().for_each(|v| *v = relu(*v));
+                max_image(conv_out, 0, pg, pooled, winners);
+                winners.iter_mut().for_each(|i| *i += (img * len) as u32);
+            },
+        );
+    Ok((y, argmax))
+}
+// ANCHOR_END: conv_block_forward
+
+/// Image `n`'s error at the convolution's output, from the error at the pooled output.
+struct PooledErrors<'a, T> {
+    dp: &'a DMatrix<T>,
+    pooled: &'a DMatrix<T>,
+    argmax: &'a [u32],
+    len: usize,
+    misplaced: AtomicBool,
+}
+
+// ANCHOR: conv_block_backward
+impl<T: Real> ImageErrors<T> for PooledErrors<'_, T> {
+    fn images(&self) -> usize {
+        self.dp.ncols()
+    }
+
+    /// Pooling's backward (each error added to its winner), then the ReLU's (times 1 where the input was
+    /// positive, else 0): a winner's ReLU input was positive exactly when its pooled value is. A winner outside
+    /// its own image means `argmax` is not this forward pass's: it is skipped and reported after the pass.
+    fn image<'a>(&'a self, img: usize, buf: &'a mut Vec<T>) -> &'a [T] {
+        let out = self.dp.nrows();
+        let rows = img * out..(img + 1) * out;
+        buf.clear();
+        buf.resize(self.len, T::zero());
+        let winners = &self.argmax[rows.clone()];
+        let errs = self.dp.as_slice()[rows.clone()].iter();
+        for ((&i, &e), &v) in winners.iter().zip(errs).zip(&self.pooled.as_slice()[rows]) {
+            match (i as usize)
+                .checked_sub(img * self.len)
+                .filter(|&at| at < self.len)
+            {
+                Some(at) => {
+                    buf[at] += e;
+                    buf[at] *= if v > T::zero() { T::one() } else { T::zero() };
+                }
+                None => self.misplaced.store(true, Relaxed),
+            }
+        }
+        buf
+    }
+}
+
+/// Backward: the gradients of `x`, `w` and `b` from `dp`, the error at the pooled output (`pooled` and `argmax`
+/// are [`forward`]'s results).
+#[allow(clippy::too_many_arguments)]
+pub fn backward<T: Real>(
+    dp: &DMatrix<T>,
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    pooled: &DMatrix<T>,
+    argmax: &[u32],
+    cg: &ConvGeom,
+    pg: &PoolGeom,
+    need_dx: bool,
+) -> Result<ConvGrads<T>> {
+    const OP: &str = "conv_relu_pool backward";
+    let n = x.ncols();
+    check_block(OP, cg, pg, n)?;
+    super::expect_shape(OP, "x: (C·H·W) x N", x, (cg.in_len(), n))?;
+    super::expect_shape(OP, "w: K x C_out", w, (cg.patch(), cg.c_out))?;
+    super::expect_shape(OP, "dp of the pooled output's shape", dp, (pg.out_len(), n))?;
+    super::expect_shape(OP, "pooled: the forward's output", pooled, dp.shape())?;
+    if argmax.len() != dp.len() {
+        return Err(Error::invalid(
+            OP,
+            format!("{} argmax entries for {} outputs", argmax.len(), dp.len()),
+        ));
+    }
+    let errs = PooledErrors {
+        dp,
+        pooled,
+        argmax,
+        len: pg.in_len(),
+        misplaced: AtomicBool::new(false),
+    };
+    let grads = backward_images(&errs, x, w, cg, need_dx);
+    if errs.misplaced.into_inner() {
+        return Err(Error::invalid(
+            OP,
+            format!(
+                "an argmax entry outside its own image's {} convolution outputs: not the forward pass of this dp",
+                pg.in_len()
+            ),
+        ));
+    }
+    Ok(grads)
+}
+// ANCHOR_END: conv_block_backward

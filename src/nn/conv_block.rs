@@ -1,0 +1,68 @@
+//! The book's CNN block, convolution → ReLU → max pooling, as one op on the tape when both layers take the fast
+//! path: [`crate::by_hand::conv_block`] computes it image by image, so the convolution's output is never stored.
+//! Any other implementation records the three ops one after the other. `tests/conv.rs` proves the fused op equal
+//! to the three, bit for bit, and to finite differences.
+
+use super::conv2d::{Conv2d, Impl};
+use super::pool::Pool2d;
+use crate::autograd::{Op, Tape, Var};
+use crate::by_hand::conv_block;
+use crate::by_hand::pool::Kind;
+use crate::error::Result;
+use crate::layout::{ConvGeom, PoolGeom};
+use crate::scalar::Real;
+use nalgebra::DMatrix;
+
+// ANCHOR: conv_relu_pool
+/// `pool(relu(conv(x)))`: one op when `conv` and `pool` are both [`Impl::Fast`] and the pooling takes the
+/// maximum; otherwise the three layers' own ops.
+pub fn conv_relu_pool<T: Real>(
+    tape: &mut Tape<T>,
+    conv: &Conv2d,
+    pool: &Pool2d,
+    x: Var,
+) -> Result<Var> {
+    if (conv.imp, pool.imp, pool.kind) != (Impl::Fast, Impl::Fast, Kind::Max) {
+        let h = conv.forward(tape, x)?;
+        let h = tape.relu(h)?;
+        return pool.forward(tape, h);
+    }
+    super::conv2d::check(tape, x, conv, &conv.geom)?;
+    let (xv, wv, bv) = (tape.value(x)?, tape.value(conv.w)?, tape.value(conv.b)?);
+    let (y, argmax) = conv_block::forward(xv, wv, bv, &conv.geom, &pool.geom)?;
+    let op = ConvReluPool {
+        cg: conv.geom,
+        pg: pool.geom,
+        argmax,
+    };
+    tape.record(y, &[x, conv.w, conv.b], op)
+}
+// ANCHOR_END: conv_relu_pool
+
+struct ConvReluPool {
+    cg: ConvGeom,
+    pg: PoolGeom,
+    argmax: Vec<u32>,
+}
+
+impl<T: Real> Op<T> for ConvReluPool {
+    fn name(&self) -> &'static str {
+        "conv_relu_pool"
+    }
+    fn backward(
+        &self,
+        x: &[&DMatrix<T>],
+        y: &DMatrix<T>,
+        g: &DMatrix<T>,
+        needs: &[bool],
+    ) -> Vec<Option<DMatrix<T>>> {
+        let (cg, pg) = (&self.cg, &self.pg);
+        let grads = conv_block::backward(g, x[0], x[1], y, &self.argmax, cg, pg, needs[0])
+            .expect("the tape's gradient has the output's shape, and argmax is this op's own");
+        vec![
+            needs[0].then_some(grads.dx),
+            needs[1].then_some(grads.dw),
+            needs[2].then_some(grads.db),
+        ]
+    }
+}
