@@ -13,7 +13,7 @@ use zerodl::by_hand::pool::Kind;
 use zerodl::by_hand::{conv, conv_block, conv_fast, pool, pool_fast};
 use zerodl::layout::{ConvGeom, PoolGeom};
 use zerodl::nn::conv2d::{Conv2d, Impl};
-use zerodl::nn::conv_block::conv_relu_pool;
+use zerodl::nn::conv_block::{conv_relu_pool, relu_pool};
 use zerodl::nn::pool::Pool2d;
 use zerodl::Tape;
 
@@ -463,6 +463,100 @@ fn the_books_cnn_gives_the_same_bits_with_its_blocks_fused() {
     let fused = run(&mut t, true);
     let apart = run(&mut t, false);
     assert_eq!(fused.len(), apart.len());
+    let differ = fused.iter().zip(&apart).filter(|(a, b)| a != b).count();
+    assert_eq!(differ, 0, "{differ} of {} numbers differ", fused.len());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// After batch norm only the ReLU and the pooling join: the same numbers as the two layers (`==`), and
+    /// finite differences on inputs away from the kinks (a shuffled grid centred off zero, as for pooling).
+    #[test]
+    fn relu_pool_fused_equals_relu_then_pooling_bit_for_bit((g, x) in pool_case()) {
+        let x = x.map(|v| v + 0.05);
+        let r = {
+            let (y, _) = conv_block::relu_pool_forward(&x, &g).unwrap();
+            projection(y.nrows(), y.ncols(), 4)
+        };
+        let mut results = Vec::new();
+        for fused in [true, false] {
+            let mut t = Tape::<f64>::new();
+            let xv = t.leaf(x.clone());
+            let pool = Pool2d { kind: Kind::Max, geom: g, imp: Impl::Fast };
+            let y = if fused {
+                relu_pool(&mut t, &pool, xv).unwrap()
+            } else {
+                let h = t.relu(xv).unwrap();
+                pool.forward(&mut t, h).unwrap()
+            };
+            let grads = t.backward_with(y, r.clone()).unwrap();
+            results.push((t.value(y).unwrap().clone(), grads.get(xv).unwrap().clone()));
+        }
+        prop_assert_eq!(&results[0], &results[1]);
+        let mut f = |v: &[DMatrix<f64>]| Ok(pool::forward(Kind::Max, &v[0].map(|z| z.max(0.0)), &g).unwrap().component_mul(&r).sum());
+        let num = numeric_grads(&mut f, std::slice::from_ref(&x), DEFAULT_EPS).unwrap();
+        prop_assert!(grad_error(&results[0].1, &num[0]) < DEFAULT_TOL);
+    }
+}
+
+#[test]
+fn relu_pool_refuses_foreign_winners_and_wrong_shapes() {
+    let g = PoolGeom::new(2, 4, 4, 2, 2, 2).unwrap();
+    let x = DMatrix::from_fn(g.in_len(), 2, |i, j| ((i * 5 + j) % 7) as f64 - 3.0);
+    let e = conv_block::relu_pool_forward(&x.rows(0, 31).into_owned(), &g)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("relu_pool") && e.contains("31x2"), "{e}");
+    let (y, mut argmax) = conv_block::relu_pool_forward(&x, &g).unwrap();
+    let dp = DMatrix::from_element(y.nrows(), 2, 1.0);
+    argmax[y.nrows()] = 0; // the second image's first output, won by the first image's input
+    let e = conv_block::relu_pool_backward(&dp, &y, &argmax, &g)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("relu_pool backward") && e.contains("outside its own image"),
+        "{e}"
+    );
+}
+
+/// With batch norm, the book's CNN joins each ReLU and pooling: still the bits of the layers apart.
+#[test]
+fn the_books_cnn_with_batch_norm_gives_the_same_bits_with_relu_and_pooling_fused() {
+    use zerodl::nn::batch_norm::BnImpl;
+    use zerodl::nn::cnn::Cnn;
+    use zerodl::nn::{Classifier, Module};
+    let mut t = Tape::<f32>::new();
+    let bn = BnImpl::Fused;
+    let net = Cnn::book_bn(&mut t, Impl::Fast, bn, &mut zerodl::rng::seeded(4)).unwrap();
+    let x = DMatrix::from_fn(4, 784, |i, j| {
+        (((i * 37 + j * 59) % 101) as f32 / 101.0) - 0.4
+    });
+    let labels = [7, 2, 0, 9];
+    let run = |t: &mut Tape<f32>, fused: bool| {
+        t.reset();
+        let xv = t.constant(x.clone());
+        let logits = if fused {
+            net.logits(t, xv).unwrap()
+        } else {
+            let images = t.transpose(xv).unwrap();
+            let [_, f2] = net.features(t, images).unwrap();
+            let h = net.pool2.forward(t, f2).unwrap();
+            let flat = t.transpose(h).unwrap();
+            let h = net.fc1.forward(t, flat).unwrap();
+            let h = t.relu(h).unwrap();
+            net.fc2.forward(t, h).unwrap()
+        };
+        let loss = t.softmax_cross_entropy(logits, &labels).unwrap();
+        let grads = t.backward(loss).unwrap();
+        let mut bits = vec![t.value(loss).unwrap()[0].to_bits()];
+        for (_, p) in net.named_params() {
+            bits.extend(grads.get(p).unwrap().iter().map(|v| v.to_bits()));
+        }
+        bits
+    };
+    let fused = run(&mut t, true);
+    let apart = run(&mut t, false);
     let differ = fused.iter().zip(&apart).filter(|(a, b)| a != b).count();
     assert_eq!(differ, 0, "{differ} of {} numbers differ", fused.len());
 }

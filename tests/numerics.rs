@@ -196,3 +196,23 @@ fn run_sums_side_by_side_are_each_runs_own_sum_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn the_tiled_transpose_is_nalgebras_entry_for_entry() {
+    let shapes = [
+        (1, 1),
+        (1, 40),
+        (40, 1),
+        (31, 33),
+        (32, 32),
+        (33, 65),
+        (100, 7),
+        (5, 784),
+        (3136, 128),
+    ];
+    for (rows, cols) in shapes {
+        let a = DMatrix::from_fn(rows, cols, |i, j| (i * 1000 + j) as f32);
+        let t = zerodl::kernels::transpose(&a);
+        assert_eq!(t, a.transpose(), "{rows}x{cols}");
+    }
+}

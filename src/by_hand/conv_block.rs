@@ -1,4 +1,5 @@
-//! Convolution, ReLU and max pooling in one pass per image: the book's CNN block on the fast path, fused. The
+//! Convolution, ReLU and max pooling in one pass per image: the book's CNN block on the fast path, fused (and,
+//! where batch norm sits between the convolution and the ReLU, the ReLU and the pooling fused). The
 //! convolution's output, the largest array of the step, never leaves the cache: each image's is computed into
 //! a buffer (as [`super::conv_fast`] does), put through the ReLU there and pooled (as [`super::pool_fast`]
 //! does, the same winners). Backward, each image's pooled error goes back to its winners, is masked by the
@@ -9,6 +10,7 @@ use super::conv::ConvGrads;
 use super::conv_fast::{backward_images, forward_image, ImageErrors, Scratch};
 use super::pool_fast::max_image;
 use crate::error::{Error, Result};
+use crate::kernels::par::zeros_each;
 use crate::kernels::Strided;
 use crate::layout::{ConvGeom, PoolGeom};
 use crate::scalar::Real;
@@ -43,16 +45,20 @@ fn check_block(op: &'static str, cg: &ConvGeom, pg: &PoolGeom, n: usize) -> Resu
             ),
         ));
     }
-    if pg
-        .in_len()
+    index_fits(op, pg, n)
+}
+
+/// The winners are indices into the whole batch's pooling input, in 32 bits.
+fn index_fits(op: &'static str, g: &PoolGeom, n: usize) -> Result<()> {
+    if g.in_len()
         .checked_mul(n)
         .is_none_or(|len| len > u32::MAX as usize)
     {
         return Err(Error::invalid(
             op,
             format!(
-                "{n} images of {} convolution outputs: the winners' indices do not fit in 32 bits",
-                pg.in_len()
+                "{n} images of {} pooling inputs: the winners' indices do not fit in 32 bits",
+                g.in_len()
             ),
         ));
     }
@@ -112,30 +118,52 @@ impl<T: Real> ImageErrors<T> for PooledErrors<'_, T> {
         self.dp.ncols()
     }
 
-    /// Pooling's backward (each error added to its winner), then the ReLU's (times 1 where the input was
-    /// positive, else 0): a winner's ReLU input was positive exactly when its pooled value is. A winner outside
-    /// its own image means `argmax` is not this forward pass's: it is skipped and reported after the pass.
+    /// The error at the convolution's output: see [`unpool_relu`]. A misplaced winner is reported after the pass.
     fn image<'a>(&'a self, img: usize, buf: &'a mut Vec<T>) -> &'a [T] {
         let out = self.dp.nrows();
         let rows = img * out..(img + 1) * out;
         buf.clear();
         buf.resize(self.len, T::zero());
-        let winners = &self.argmax[rows.clone()];
-        let errs = self.dp.as_slice()[rows.clone()].iter();
-        for ((&i, &e), &v) in winners.iter().zip(errs).zip(&self.pooled.as_slice()[rows]) {
-            match (i as usize)
-                .checked_sub(img * self.len)
-                .filter(|&at| at < self.len)
-            {
-                Some(at) => {
-                    buf[at] += e;
-                    buf[at] *= if v > T::zero() { T::one() } else { T::zero() };
-                }
-                None => self.misplaced.store(true, Relaxed),
-            }
+        let (dp, pooled) = (
+            &self.dp.as_slice()[rows.clone()],
+            &self.pooled.as_slice()[rows.clone()],
+        );
+        if !unpool_relu(&self.argmax[rows], dp, pooled, img * self.len, buf) {
+            self.misplaced.store(true, Relaxed);
         }
         buf
     }
+}
+
+/// One image's error before the ReLU and the pooling, in `d` (zeros, the image's `len` inputs, the first
+/// of which is input `first` of the batch): pooling's backward (each error added to its winner), then the
+/// ReLU's (times 1 where its input was positive, else 0; a winner's input was positive exactly when its pooled
+/// value is). `false` when a winner lies outside the image: `argmax` is not this forward pass's, and that
+/// winner is skipped.
+fn unpool_relu<T: Real>(
+    winners: &[u32],
+    dp: &[T],
+    pooled: &[T],
+    first: usize,
+    d: &mut [T],
+) -> bool {
+    let len = d.len();
+    let place = |i: u32| (i as usize).checked_sub(first).filter(|&at| at < len);
+    let mut placed = true;
+    for (&i, &e) in winners.iter().zip(dp) {
+        match place(i) {
+            Some(at) => d[at] += e,
+            None => placed = false,
+        }
+    }
+    // A second pass, so that a winner of several windows is masked once its errors are all added, as the
+    // ReLU's own backward would.
+    for (&i, &v) in winners.iter().zip(pooled) {
+        if let Some(at) = place(i) {
+            d[at] *= if v > T::zero() { T::one() } else { T::zero() };
+        }
+    }
+    placed
 }
 
 /// Backward: the gradients of `x`, `w` and `b` from `dp`, the error at the pooled output (`pooled` and `argmax`
@@ -184,3 +212,72 @@ pub fn backward<T: Real>(
     Ok(grads)
 }
 // ANCHOR_END: conv_block_backward
+
+// ANCHOR: relu_pool
+/// `maxpool(relu(x))` for `x` in image layout (after batch norm, where the convolution cannot join): the
+/// ReLU applied on the way into each image's pooling, so that its output is never stored. Returns the pooled
+/// values and the winners, as [`super::pool_fast::forward`] on `relu(x)`.
+pub fn relu_pool_forward<T: Real>(x: &DMatrix<T>, g: &PoolGeom) -> Result<(DMatrix<T>, Vec<u32>)> {
+    g.validate()?;
+    let n = x.ncols();
+    super::expect_shape("relu_pool", "x: (C·H·W) x N", x, (g.in_len(), n))?;
+    index_fits("relu_pool", g, n)?;
+    let (len, out) = (g.in_len(), g.out_len());
+    let mut y = DMatrix::zeros(out, n);
+    let mut argmax = vec![0u32; out * n];
+    y.as_mut_slice()
+        .par_chunks_mut(out.max(1))
+        .zip(argmax.par_chunks_mut(out.max(1)))
+        .enumerate()
+        .for_each_init(Vec::new, |act, (img, (pooled, winners))| {
+            act.clear();
+            act.extend(
+                x.as_slice()[img * len..(img + 1) * len]
+                    .iter()
+                    .map(|&v| relu(v)),
+            );
+            max_image(act, 0, g, pooled, winners);
+            winners.iter_mut().for_each(|i| *i += (img * len) as u32);
+        });
+    Ok((y, argmax))
+}
+
+/// Backward of [`relu_pool_forward`]: `dx` from the pooled error `dp`, the pooled values and the winners.
+pub fn relu_pool_backward<T: Real>(
+    dp: &DMatrix<T>,
+    pooled: &DMatrix<T>,
+    argmax: &[u32],
+    g: &PoolGeom,
+) -> Result<DMatrix<T>> {
+    const OP: &str = "relu_pool backward";
+    g.validate()?;
+    let n = dp.ncols();
+    super::expect_shape(OP, "dp: (C·P) x N", dp, (g.out_len(), n))?;
+    super::expect_shape(OP, "pooled: the forward's output", pooled, dp.shape())?;
+    if argmax.len() != dp.len() {
+        return Err(Error::invalid(
+            OP,
+            format!("{} argmax entries for {} outputs", argmax.len(), dp.len()),
+        ));
+    }
+    let (len, out) = (g.in_len(), g.out_len());
+    let misplaced = AtomicBool::new(false);
+    let d = zeros_each(len * n, len, |img, d: &mut [T]| {
+        let rows = img * out..(img + 1) * out;
+        let (e, v) = (
+            &dp.as_slice()[rows.clone()],
+            &pooled.as_slice()[rows.clone()],
+        );
+        if !unpool_relu(&argmax[rows], e, v, img * len, d) {
+            misplaced.store(true, Relaxed);
+        }
+    });
+    if misplaced.into_inner() {
+        return Err(Error::invalid(
+            OP,
+            format!("an argmax entry outside its own image's {len} inputs: not the forward pass of this dp"),
+        ));
+    }
+    Ok(DMatrix::from_vec(len, n, d))
+}
+// ANCHOR_END: relu_pool

@@ -7,9 +7,11 @@ pub mod gemm;
 pub mod par;
 pub mod small;
 pub mod sum;
+pub mod transpose;
 
 pub use gemm::{gemm, gemm_into, gemm_strided, packed_gemm, Strided};
 pub use par::PAR_CHUNK;
+pub use transpose::transpose;
 
 use std::any::TypeId;
 

@@ -3,7 +3,7 @@
 
 use super::batch_norm::{BatchNorm, BnImpl, Form};
 use super::conv2d::{Conv2d, Impl};
-use super::conv_block::conv_relu_pool;
+use super::conv_block::{conv_relu_pool, relu_pool};
 use super::module::{child_buffers, child_params, Buffer, Classifier, Module};
 use super::pool::Pool2d;
 use super::{Init, Linear};
@@ -111,6 +111,21 @@ impl Cnn {
         let f2 = tape.relu(h)?;
         Ok([f1, f2])
     }
+
+    /// Block `i` (0 or 1): convolution, batch norm when present, ReLU and pooling; the numbers of
+    /// [`Cnn::features`] then pooling. On the fast path the convolution, the ReLU and the pooling are one op
+    /// (the ReLU and the pooling, after batch norm), so the full-size maps are not stored.
+    fn block(&self, tape: &mut Tape<f32>, i: usize, x: Var) -> Result<Var> {
+        let (conv, pool) = [(&self.conv1, &self.pool1), (&self.conv2, &self.pool2)][i];
+        match &self.bn {
+            None => conv_relu_pool(tape, conv, pool, x),
+            Some(bn) => {
+                let h = conv.forward(tape, x)?;
+                let h = bn[i].forward(tape, h)?;
+                relu_pool(tape, pool, h)
+            }
+        }
+    }
 }
 
 impl Classifier for Cnn {
@@ -118,14 +133,8 @@ impl Classifier for Cnn {
     /// image per column, so the batch is transposed in and, after the last pooling, out again.
     fn logits(&self, tape: &mut Tape<f32>, x: Var) -> Result<Var> {
         let images = tape.transpose(x)?;
-        let h = if self.bn.is_some() {
-            let [_, f2] = self.features(tape, images)?;
-            self.pool2.forward(tape, f2)?
-        } else {
-            // The same numbers as `features` then pooling; on the fast path each block is one op.
-            let h = conv_relu_pool(tape, &self.conv1, &self.pool1, images)?;
-            conv_relu_pool(tape, &self.conv2, &self.pool2, h)?
-        };
+        let h = self.block(tape, 0, images)?;
+        let h = self.block(tape, 1, h)?;
         let flat = tape.transpose(h)?; // N x 3136
         let h = self.fc1.forward(tape, flat)?;
         let h = tape.relu(h)?;

@@ -1,6 +1,7 @@
 //! The book's CNN block, convolution → ReLU → max pooling, as one op on the tape when both layers take the fast
 //! path: [`crate::by_hand::conv_block`] computes it image by image, so the convolution's output is never stored.
-//! Any other implementation records the three ops one after the other. `tests/conv.rs` proves the fused op equal
+//! Any other implementation records the three ops one after the other. After batch norm, [`relu_pool`] joins
+//! the ReLU and the pooling the same way. `tests/conv.rs` proves the fused op equal
 //! to the three, bit for bit, and to finite differences.
 
 use super::conv2d::{Conv2d, Impl};
@@ -64,5 +65,47 @@ impl<T: Real> Op<T> for ConvReluPool {
             needs[1].then_some(grads.dw),
             needs[2].then_some(grads.db),
         ]
+    }
+}
+
+// ANCHOR: relu_pool
+/// `pool(relu(x))`: one op when `pool` is [`Impl::Fast`] and takes the maximum (after batch norm); otherwise
+/// the two layers' own ops.
+pub fn relu_pool<T: Real>(tape: &mut Tape<T>, pool: &Pool2d, x: Var) -> Result<Var> {
+    if (pool.imp, pool.kind) != (Impl::Fast, Kind::Max) {
+        let h = tape.relu(x)?;
+        return pool.forward(tape, h);
+    }
+    let (y, argmax) = conv_block::relu_pool_forward(tape.value(x)?, &pool.geom)?;
+    tape.record(
+        y,
+        &[x],
+        ReluPool {
+            g: pool.geom,
+            argmax,
+        },
+    )
+}
+// ANCHOR_END: relu_pool
+
+struct ReluPool {
+    g: PoolGeom,
+    argmax: Vec<u32>,
+}
+
+impl<T: Real> Op<T> for ReluPool {
+    fn name(&self) -> &'static str {
+        "relu_pool"
+    }
+    fn backward(
+        &self,
+        _x: &[&DMatrix<T>],
+        y: &DMatrix<T>,
+        g: &DMatrix<T>,
+        _needs: &[bool],
+    ) -> Vec<Option<DMatrix<T>>> {
+        let dx = conv_block::relu_pool_backward(g, y, &self.argmax, &self.g)
+            .expect("the tape's gradient has the output's shape, and argmax is this op's own");
+        vec![Some(dx)]
     }
 }

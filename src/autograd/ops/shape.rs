@@ -11,7 +11,7 @@ struct Transpose;
 impl<T: Real> Tape<T> {
     /// `Aᵀ`. Backward: `dA = gᵀ`.
     pub fn transpose(&mut self, a: Var) -> Result<Var> {
-        let out = self.get(a, "transpose")?.transpose();
+        let out = crate::kernels::transpose(self.get(a, "transpose")?);
         self.record(out, &[a], Transpose)
     }
 }
@@ -27,7 +27,7 @@ impl<T: Real> Op<T> for Transpose {
         g: &DMatrix<T>,
         _n: &[bool],
     ) -> Vec<Option<DMatrix<T>>> {
-        vec![Some(g.transpose())]
+        vec![Some(crate::kernels::transpose(g))]
     }
 }
 
