@@ -90,7 +90,7 @@ pub fn forward<T: Real>(
         .for_each_init(
             || (Scratch::new(cg), Vec::new()),
             |(s, conv_out), (img, (pooled, winners))| {
-                conv_out.clear();
+                // The product overwrites every entry (β = 0 reads nothing): no need to clear what the last image left.
                 conv_out.resize(len, T::zero());
                 let xn = &x.as_slice()[img * cg.in_len()..(img + 1) * cg.in_len()];
                 forward_image(xn, wv, b, cg, s, conv_out);

@@ -172,8 +172,8 @@ pub fn forward<T: Real>(
     Ok(DMatrix::from_vec(g.out_len(), n, y))
 }
 
-/// Image `n`'s output (5.1), `cols(X_n) W + b`, into `yn` (`P x C_out`, column by column, over zeros), with `W`
-/// as [`forward`] lays it out.
+/// Image `n`'s output (5.1), `cols(X_n) W + b`, into `yn` (`P x C_out`, column by column; its old entries are
+/// not read), with `W` as [`forward`] lays it out.
 pub(crate) fn forward_image<T: Real>(
     xn: &[T],
     w: Strided<T>,
