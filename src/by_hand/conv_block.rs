@@ -165,6 +165,7 @@ fn unpool_relu<T: Real>(
     }
     placed
 }
+// ANCHOR_END: conv_block_backward
 
 /// Backward: the gradients of `x`, `w` and `b` from `dp`, the error at the pooled output (`pooled` and `argmax`
 /// are [`forward`]'s results).
@@ -211,7 +212,6 @@ pub fn backward<T: Real>(
     }
     Ok(grads)
 }
-// ANCHOR_END: conv_block_backward
 
 // ANCHOR: relu_pool
 /// `maxpool(relu(x))` for `x` in image layout (after batch norm, where the convolution cannot join): the
