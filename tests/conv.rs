@@ -13,7 +13,7 @@ use zerodl::by_hand::pool::Kind;
 use zerodl::by_hand::{conv, conv_block, conv_fast, pool, pool_fast};
 use zerodl::layout::{ConvGeom, PoolGeom};
 use zerodl::nn::conv2d::{Conv2d, Impl};
-use zerodl::nn::conv_block::{conv_relu_pool, relu_pool};
+use zerodl::nn::conv_block::{bn_relu_pool, conv_relu_pool, relu_pool};
 use zerodl::nn::pool::Pool2d;
 use zerodl::Tape;
 
@@ -559,4 +559,88 @@ fn the_books_cnn_with_batch_norm_gives_the_same_bits_with_relu_and_pooling_fused
     let apart = run(&mut t, false);
     let differ = fused.iter().zip(&apart).filter(|(a, b)| a != b).count();
     assert_eq!(differ, 0, "{differ} of {} numbers differ", fused.len());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Batch norm (training, image layout), ReLU and pooling as one op: the numbers of the three layers, the
+    /// running statistics included (`==`), and finite differences away from the kinks.
+    #[test]
+    fn bn_relu_pool_fused_equals_the_three_layers_bit_for_bit((g, x) in pool_case(), shift in -0.5..0.5f64) {
+        use zerodl::nn::batch_norm::{BatchNorm, BnImpl, Form};
+        let x = x.map(|v| v * 0.7 + shift);
+        let gamma = DMatrix::from_fn(1, g.c, |_, c| 0.5 + 0.3 * c as f64);
+        let beta = DMatrix::from_fn(1, g.c, |_, c| 0.1 - 0.2 * c as f64);
+        let (y0, _, _) = conv_block::bn_relu_pool_forward(&x, &gamma, &beta, 1e-8, &g).unwrap();
+        let r = projection(y0.nrows(), y0.ncols(), 6);
+        let mut results = Vec::new();
+        for fused in [true, false] {
+            let mut t = Tape::<f64>::new();
+            let mut bn = BatchNorm::new(&mut t, Form::Conv { channels: g.c, hw: g.h * g.w }, BnImpl::Fused);
+            bn.gamma = t.param(gamma.clone());
+            bn.beta = t.param(beta.clone());
+            let xv = t.leaf(x.clone());
+            let pool = Pool2d { kind: Kind::Max, geom: g, imp: Impl::Fast };
+            let y = if fused {
+                bn_relu_pool(&mut t, &bn, &pool, xv).unwrap()
+            } else {
+                let h = bn.forward(&mut t, xv).unwrap();
+                let h = t.relu(h).unwrap();
+                pool.forward(&mut t, h).unwrap()
+            };
+            let grads = t.backward_with(y, r.clone()).unwrap();
+            let get = |v| grads.get(v).unwrap().clone();
+            results.push((t.value(y).unwrap().clone(), [get(xv), get(bn.gamma), get(bn.beta)], bn.running()));
+        }
+        prop_assert_eq!(&results[0], &results[1], "{:?}", g);
+        // Finite differences where the loss is smooth: every normalized value away from zero, every window's
+        // winner clear of the runner-up.
+        let bn_out = |x: &DMatrix<f64>, gm: &DMatrix<f64>, bt: &DMatrix<f64>| {
+            zerodl::by_hand::batch_norm::forward_conv(x, g.c, gm, bt, 1e-8).unwrap().0
+        };
+        let y = bn_out(&x, &gamma, &beta);
+        let smooth = y.iter().all(|v| v.abs() > 1e-3) && (0..x.ncols()).all(|img| {
+            (0..g.c).all(|ch| (0..g.out_h()).all(|oy| (0..g.out_w()).all(|ox| {
+                let mut vals: Vec<f64> = (0..g.ph).flat_map(|dy| (0..g.pw).map(move |dx| (dy, dx)))
+                    .map(|(dy, dx)| y[(ch * g.h * g.w + (oy * g.stride + dy) * g.w + ox * g.stride + dx, img)].max(0.0))
+                    .collect();
+                vals.sort_by(|a, b| b.total_cmp(a));
+                vals.len() < 2 || vals[0] == 0.0 || vals[0] - vals[1] > 1e-3
+            })))
+        });
+        if smooth {
+            let mut f = |v: &[DMatrix<f64>]| {
+                let y = bn_out(&v[0], &v[1], &v[2]).map(|z| z.max(0.0));
+                Ok(pool::forward(Kind::Max, &y, &g).unwrap().component_mul(&r).sum())
+            };
+            let num = numeric_grads(&mut f, &[x, gamma, beta], DEFAULT_EPS).unwrap();
+            for (name, (a, n)) in ["dx", "dgamma", "dbeta"].iter().zip(results[0].1.iter().zip(&num)) {
+                prop_assert!(grad_error(a, n) < DEFAULT_TOL, "{name} vs finite differences, {g:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bn_relu_pool_refuses_wrong_shapes_and_foreign_winners() {
+    let g = PoolGeom::new(2, 4, 4, 2, 2, 2).unwrap();
+    let x = DMatrix::from_fn(g.in_len(), 2, |i, j| ((i * 5 + j) % 7) as f64 - 3.0);
+    let (gamma, beta) = (DMatrix::from_element(1, 2, 1.0), DMatrix::zeros(1, 2));
+    let e = conv_block::bn_relu_pool_forward(&x, &DMatrix::zeros(1, 3), &beta, 1e-8, &g)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("bn_relu_pool") && e.contains("1x3"), "{e}");
+    let (y, mut argmax, stats) =
+        conv_block::bn_relu_pool_forward(&x, &gamma, &beta, 1e-8, &g).unwrap();
+    let dp = DMatrix::from_element(y.nrows(), 2, 1.0);
+    assert!(conv_block::bn_relu_pool_backward(&dp, &x, &y, &argmax, &stats, &gamma, &g).is_ok());
+    argmax[0] = g.in_len() as u32;
+    let e = conv_block::bn_relu_pool_backward(&dp, &x, &y, &argmax, &stats, &gamma, &g)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("bn_relu_pool backward") && e.contains("outside its own image"),
+        "{e}"
+    );
 }

@@ -81,6 +81,7 @@ pub fn forward<T: Real>(
 }
 // ANCHOR_END: bn_forward
 
+#[derive(Debug)]
 pub struct BnGrads<T: Real> {
     pub dx: DMatrix<T>,
     pub dgamma: DMatrix<T>,
@@ -200,26 +201,10 @@ pub fn forward_conv<T: Real>(
         ));
     }
     // ANCHOR: bn_conv_forward
-    let mf = T::of((n * hw) as f64);
     let data = x.as_slice();
-    let runs =
-        |c: usize| (0..n).map(move |img| &data[img * chw + c * hw..img * chw + (c + 1) * hw]);
     // Statistics channel by channel, then the normalisation image by image; the channels, then the images,
     // are spread over the rayon pool.
-    let stats: Vec<(T, T, T)> = (0..channels)
-        .into_par_iter()
-        .map(|c| {
-            let mu = runs(c) // (6.8)
-                .map(|r| lane_sum(r, |v| v))
-                .fold(T::zero(), |a, b| a + b)
-                / mf;
-            let var = runs(c) // (6.2), per channel
-                .map(|r| lane_sum(r, |v| (v - mu) * (v - mu)))
-                .fold(T::zero(), |a, b| a + b)
-                / mf;
-            (mu, var, T::one() / (var + T::of(eps)).sqrt())
-        })
-        .collect();
+    let stats = conv_stats(x, channels, eps);
     // Each image's part of x̂, then of y, is zeroed and written by the thread that takes the image.
     let x_hat = zeros_each(chw * n, chw, |img, hs: &mut [T]| {
         let xs = &data[img * chw..(img + 1) * chw];
@@ -254,6 +239,30 @@ pub fn forward_conv<T: Real>(
         gamma: gamma.clone(),
     };
     Ok((y, cache, (means, vars)))
+}
+
+/// Mean, variance and `1/√(σ² + ε)` of each channel of images `x` (`(C·HW) x N`), as [`forward_conv`] takes them.
+pub(crate) fn conv_stats<T: Real>(x: &DMatrix<T>, channels: usize, eps: f64) -> Vec<(T, T, T)> {
+    let (chw, n) = x.shape();
+    let hw = chw / channels;
+    let mf = T::of((n * hw) as f64);
+    let data = x.as_slice();
+    let runs =
+        |c: usize| (0..n).map(move |img| &data[img * chw + c * hw..img * chw + (c + 1) * hw]);
+    (0..channels)
+        .into_par_iter()
+        .map(|c| {
+            let mu = runs(c) // (6.8)
+                .map(|r| lane_sum(r, |v| v))
+                .fold(T::zero(), |a, b| a + b)
+                / mf;
+            let var = runs(c) // (6.2), per channel
+                .map(|r| lane_sum(r, |v| (v - mu) * (v - mu)))
+                .fold(T::zero(), |a, b| a + b)
+                / mf;
+            (mu, var, T::one() / (var + T::of(eps)).sqrt())
+        })
+        .collect()
 }
 
 /// [`backward`] on the image layout: the same sums, over each channel's `N` runs.
@@ -307,7 +316,7 @@ pub fn backward_conv<T: Real>(dy: &DMatrix<T>, c: &BnCache<T>) -> Result<BnGrads
 /// `Σ f(x)` with eight running sums side by side, added at the end. A single running sum makes every addition
 /// wait for the one before (a few cycles each); eight independent ones fill the vector registers instead. The
 /// order of additions differs from a plain loop's, so results differ from it by rounding.
-fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> T {
+pub(crate) fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> T {
     let mut acc = [T::zero(); 8];
     let chunks = xs.chunks_exact(8);
     let rest = chunks.remainder();
@@ -321,7 +330,7 @@ fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> T {
 }
 
 /// `Σ a ⊙ b`, the same way as [`lane_sum`].
-fn lane_dot<T: Real>(a: &[T], b: &[T]) -> T {
+pub(crate) fn lane_dot<T: Real>(a: &[T], b: &[T]) -> T {
     let mut acc = [T::zero(); 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail = ca

@@ -6,6 +6,7 @@
 //! ReLU and goes through the convolution's backward for that image. The numbers are those of the three layers
 //! one after the other, bit for bit (`tests/conv.rs`); measured in `book/src/performance.md`.
 
+use super::batch_norm::{lane_dot, lane_sum};
 use super::conv::ConvGrads;
 use super::conv_fast::{backward_images, forward_image, ImageErrors, Scratch};
 use super::pool_fast::max_image;
@@ -281,3 +282,153 @@ pub fn relu_pool_backward<T: Real>(
     Ok(DMatrix::from_vec(len, n, d))
 }
 // ANCHOR_END: relu_pool
+
+// ANCHOR: bn_relu_pool
+/// Batch normalization (training, image layout, as [`super::batch_norm::forward_conv`]), ReLU and max pooling:
+/// the statistics in one pass over `x`, then each image normalized, put through the ReLU and pooled in a buffer,
+/// so that neither `x̂` nor `y` is stored. Returns the pooled values, the winners and each channel's
+/// `(μ, σ², 1/√(σ² + ε))`, from which the backward pass rebuilds `x̂`.
+#[allow(clippy::type_complexity)]
+pub fn bn_relu_pool_forward<T: Real>(
+    x: &DMatrix<T>,
+    gamma: &DMatrix<T>,
+    beta: &DMatrix<T>,
+    eps: f64,
+    g: &PoolGeom,
+) -> Result<(DMatrix<T>, Vec<u32>, Vec<(T, T, T)>)> {
+    const OP: &str = "bn_relu_pool";
+    g.validate()?;
+    let n = x.ncols();
+    if n == 0 {
+        return Err(Error::invalid(OP, "a batch of no images has no statistics"));
+    }
+    super::expect_shape(OP, "x: (C·H·W) x N", x, (g.in_len(), n))?;
+    super::expect_shape(OP, "gamma: 1 x C", gamma, (1, g.c))?;
+    super::expect_shape(OP, "beta: 1 x C", beta, (1, g.c))?;
+    index_fits(OP, g, n)?;
+    let stats = super::batch_norm::conv_stats(x, g.c, eps);
+    let (len, out, hw) = (g.in_len(), g.out_len(), g.h * g.w);
+    let mut y = DMatrix::zeros(out, n);
+    let mut argmax = vec![0u32; out * n];
+    y.as_mut_slice()
+        .par_chunks_mut(out.max(1))
+        .zip(argmax.par_chunks_mut(out.max(1)))
+        .enumerate()
+        .for_each_init(Vec::new, |act, (img, (pooled, winners))| {
+            act.clear();
+            let xs = &x.as_slice()[img * len..(img + 1) * len];
+            for (c, (run, &(mu, _, s))) in xs.chunks_exact(hw).zip(&stats).enumerate() {
+                let (gc, bc) = (gamma[(0, c)], beta[(0, c)]);
+                act.extend(run.iter().map(|&v| {
+                    let h = (v - mu) * s; // (6.3)
+                    relu(gc * h + bc) // (6.4), then the ReLU
+                }));
+            }
+            max_image(act, 0, g, pooled, winners);
+            winners.iter_mut().for_each(|i| *i += (img * len) as u32);
+        });
+    Ok((y, argmax, stats))
+}
+
+/// Backward of [`bn_relu_pool_forward`]: the gradients of `x`, `γ` and `β` from the pooled error `dp`. Each
+/// image's error at the normalization's output and its `x̂` are built again in buffers, twice: once for the
+/// channel sums, once for `dx` (the formula of [`super::batch_norm::backward_conv`], with its sums added in the
+/// same order).
+#[allow(clippy::too_many_arguments)]
+pub fn bn_relu_pool_backward<T: Real>(
+    dp: &DMatrix<T>,
+    x: &DMatrix<T>,
+    pooled: &DMatrix<T>,
+    argmax: &[u32],
+    stats: &[(T, T, T)],
+    gamma: &DMatrix<T>,
+    g: &PoolGeom,
+) -> Result<super::batch_norm::BnGrads<T>> {
+    const OP: &str = "bn_relu_pool backward";
+    g.validate()?;
+    let n = x.ncols();
+    super::expect_shape(OP, "x: (C·H·W) x N", x, (g.in_len(), n))?;
+    super::expect_shape(OP, "dp of the pooled output's shape", dp, (g.out_len(), n))?;
+    super::expect_shape(OP, "pooled: the forward's output", pooled, dp.shape())?;
+    super::expect_shape(OP, "gamma: 1 x C", gamma, (1, g.c))?;
+    if argmax.len() != dp.len() || stats.len() != g.c {
+        return Err(Error::invalid(
+            OP,
+            format!(
+                "{} argmax entries for {} outputs, statistics for {} channels of {}",
+                argmax.len(),
+                dp.len(),
+                stats.len(),
+                g.c
+            ),
+        ));
+    }
+    let (len, out, hw) = (g.in_len(), g.out_len(), g.h * g.w);
+    let mf = T::of((n * hw) as f64);
+    let misplaced = AtomicBool::new(false);
+    // Image `img`'s error at the normalization's output, in `dy`, and its `x̂`, in `xh`.
+    let rebuild = |img: usize, dy: &mut Vec<T>, xh: &mut Vec<T>| {
+        let rows = img * out..(img + 1) * out;
+        dy.clear();
+        dy.resize(len, T::zero());
+        let (e, v) = (
+            &dp.as_slice()[rows.clone()],
+            &pooled.as_slice()[rows.clone()],
+        );
+        if !unpool_relu(&argmax[rows], e, v, img * len, dy) {
+            misplaced.store(true, Relaxed);
+        }
+        xh.clear();
+        let xs = &x.as_slice()[img * len..(img + 1) * len];
+        for (run, &(mu, _, s)) in xs.chunks_exact(hw).zip(stats) {
+            xh.extend(run.iter().map(|&v| (v - mu) * s));
+        }
+    };
+    let per_image: Vec<Vec<(T, T)>> = (0..n)
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(dy, xh), img| {
+                rebuild(img, dy, xh);
+                dy.chunks_exact(hw)
+                    .zip(xh.chunks_exact(hw))
+                    .map(|(d, h)| (lane_sum(d, |v| v), lane_dot(d, h)))
+                    .collect()
+            },
+        )
+        .collect();
+    // Each channel's sums over the images in order, as `backward_conv` adds them.
+    let sums: Vec<(T, T)> = (0..g.c)
+        .map(|ch| {
+            per_image.iter().fold((T::zero(), T::zero()), |(a, b), p| {
+                (a + p[ch].0, b + p[ch].1)
+            })
+        })
+        .collect();
+    let dx = zeros_each(len * n, len, |img, o: &mut [T]| {
+        let (mut dy, mut xh) = (Vec::new(), Vec::new());
+        rebuild(img, &mut dy, &mut xh);
+        let runs = o
+            .chunks_exact_mut(hw)
+            .zip(dy.chunks_exact(hw).zip(xh.chunks_exact(hw)));
+        for (ch, (o, (d, h))) in runs.enumerate() {
+            let (sum_dy, sum_dy_xhat) = sums[ch];
+            let k = gamma[(0, ch)] * stats[ch].2 / mf;
+            for ((o, &gv), &xv) in o.iter_mut().zip(d).zip(h) {
+                *o = k * (mf * gv - sum_dy - xv * sum_dy_xhat);
+            }
+        }
+    });
+    if misplaced.into_inner() {
+        return Err(Error::invalid(
+            OP,
+            format!("an argmax entry outside its own image's {len} inputs: not the forward pass of this dp"),
+        ));
+    }
+    Ok(super::batch_norm::BnGrads {
+        dx: DMatrix::from_vec(len, n, dx),
+        dgamma: DMatrix::from_iterator(1, g.c, sums.iter().map(|s| s.1)), // (6.9)
+        dbeta: DMatrix::from_iterator(1, g.c, sums.iter().map(|s| s.0)),
+    })
+}
+// ANCHOR_END: bn_relu_pool

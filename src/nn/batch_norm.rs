@@ -73,6 +73,15 @@ impl BatchNorm {
         self.training.set(on);
     }
 
+    /// Whether a pass of this layer now would normalize the image layout as it lies (the convolutional form,
+    /// the fused implementation, training mode): the pass that [`super::conv_block::bn_relu_pool`] can join.
+    pub(crate) fn image_pass(&self) -> bool {
+        matches!(
+            (self.form, self.imp, self.training.get()),
+            (Form::Conv { .. }, BnImpl::Fused, true)
+        )
+    }
+
     pub fn running(&self) -> (Vec<f64>, Vec<f64>) {
         (
             self.running_mean.borrow().clone(),
@@ -185,7 +194,7 @@ impl BatchNorm {
     // ANCHOR: bn_running
     /// The running variance is the unbiased estimate over the `m` values that produced the statistic:
     /// `m = N` for the fully connected form, `N·H·W` for the convolutional one.
-    fn update_running<T: Real>(&self, m: usize, (mean, var): &(Vec<T>, Vec<T>)) {
+    pub(crate) fn update_running<T: Real>(&self, m: usize, (mean, var): &(Vec<T>, Vec<T>)) {
         let m = m as f64;
         let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
         let (mut rm, mut rv) = (

@@ -3,7 +3,7 @@
 
 use super::batch_norm::{BatchNorm, BnImpl, Form};
 use super::conv2d::{Conv2d, Impl};
-use super::conv_block::{conv_relu_pool, relu_pool};
+use super::conv_block::{bn_relu_pool, conv_relu_pool};
 use super::module::{child_buffers, child_params, Buffer, Classifier, Module};
 use super::pool::Pool2d;
 use super::{Init, Linear};
@@ -114,15 +114,14 @@ impl Cnn {
 
     /// Block `i` (0 or 1): convolution, batch norm when present, ReLU and pooling; the numbers of
     /// [`Cnn::features`] then pooling. On the fast path the convolution, the ReLU and the pooling are one op
-    /// (the ReLU and the pooling, after batch norm), so the full-size maps are not stored.
+    /// (with batch norm, the normalization, the ReLU and the pooling), so the full-size maps are not stored.
     fn block(&self, tape: &mut Tape<f32>, i: usize, x: Var) -> Result<Var> {
         let (conv, pool) = [(&self.conv1, &self.pool1), (&self.conv2, &self.pool2)][i];
         match &self.bn {
             None => conv_relu_pool(tape, conv, pool, x),
             Some(bn) => {
                 let h = conv.forward(tape, x)?;
-                let h = bn[i].forward(tape, h)?;
-                relu_pool(tape, pool, h)
+                bn_relu_pool(tape, &bn[i], pool, h)
             }
         }
     }

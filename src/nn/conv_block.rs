@@ -4,6 +4,7 @@
 //! the ReLU and the pooling the same way. `tests/conv.rs` proves the fused op equal
 //! to the three, bit for bit, and to finite differences.
 
+use super::batch_norm::{BatchNorm, Form};
 use super::conv2d::{Conv2d, Impl};
 use super::pool::Pool2d;
 use crate::autograd::{Op, Tape, Var};
@@ -107,5 +108,61 @@ impl<T: Real> Op<T> for ReluPool {
         let dx = conv_block::relu_pool_backward(g, y, &self.argmax, &self.g)
             .expect("the tape's gradient has the output's shape, and argmax is this op's own");
         vec![Some(dx)]
+    }
+}
+
+// ANCHOR: bn_relu_pool
+/// `pool(relu(bn(x)))`: one op when `bn` normalizes the image layout in training (chapter 6's fused form) and
+/// `pool` is [`Impl::Fast`] max pooling over the same channels and planes; otherwise the layers' own ops.
+pub fn bn_relu_pool<T: Real>(
+    tape: &mut Tape<T>,
+    bn: &BatchNorm,
+    pool: &Pool2d,
+    x: Var,
+) -> Result<Var> {
+    let g = pool.geom;
+    let same_maps = bn.form
+        == (Form::Conv {
+            channels: g.c,
+            hw: g.h * g.w,
+        });
+    if !(bn.image_pass() && same_maps && (pool.imp, pool.kind) == (Impl::Fast, Kind::Max)) {
+        let h = bn.forward(tape, x)?;
+        return relu_pool(tape, pool, h);
+    }
+    let (xv, gv, bv) = (tape.value(x)?, tape.value(bn.gamma)?, tape.value(bn.beta)?);
+    let (y, argmax, stats) = conv_block::bn_relu_pool_forward(xv, gv, bv, bn.eps, &g)?;
+    let means = stats.iter().map(|s| s.0).collect();
+    let vars = stats.iter().map(|s| s.1).collect();
+    bn.update_running(xv.len() / g.c, &(means, vars));
+    tape.record(y, &[x, bn.gamma, bn.beta], BnReluPool { g, argmax, stats })
+}
+// ANCHOR_END: bn_relu_pool
+
+struct BnReluPool<T> {
+    g: PoolGeom,
+    argmax: Vec<u32>,
+    stats: Vec<(T, T, T)>,
+}
+
+impl<T: Real> Op<T> for BnReluPool<T> {
+    fn name(&self) -> &'static str {
+        "bn_relu_pool"
+    }
+    fn backward(
+        &self,
+        x: &[&DMatrix<T>],
+        y: &DMatrix<T>,
+        g: &DMatrix<T>,
+        needs: &[bool],
+    ) -> Vec<Option<DMatrix<T>>> {
+        let (argmax, stats) = (&self.argmax, &self.stats);
+        let grads = conv_block::bn_relu_pool_backward(g, x[0], y, argmax, stats, x[1], &self.g)
+            .expect("the tape's gradient has the output's shape, and argmax is this op's own");
+        vec![
+            needs[0].then_some(grads.dx),
+            needs[1].then_some(grads.dgamma),
+            needs[2].then_some(grads.dbeta),
+        ]
     }
 }
