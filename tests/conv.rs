@@ -426,19 +426,16 @@ fn conv_relu_pool_refuses_a_pooling_that_does_not_fit_and_foreign_winners() {
     assert!(e.contains("argmax entries"), "{e}");
 }
 
-/// The book's CNN records each conv → ReLU → pool block as one op on the fast path: its loss and every
-/// parameter's gradient are the bits of the same network run as separate layers (`f32`, the training type).
-#[test]
-fn the_books_cnn_gives_the_same_bits_with_its_blocks_fused() {
-    use zerodl::nn::cnn::Cnn;
+/// The bits of the loss and of every parameter's gradient of one step of `net` on `x`, through its own
+/// `logits` (its blocks fused on the fast path), then through `features`, the pooling and the head, layer by layer.
+fn cnn_bits_both_ways(
+    t: &mut Tape<f32>,
+    net: &zerodl::nn::cnn::Cnn,
+    x: &DMatrix<f32>,
+    labels: &[usize],
+) -> (Vec<u32>, Vec<u32>) {
     use zerodl::nn::{Classifier, Module};
-    let mut t = Tape::<f32>::new();
-    let net = Cnn::book(&mut t, Impl::Fast, &mut zerodl::rng::seeded(3)).unwrap();
-    let x = DMatrix::from_fn(5, 784, |i, j| {
-        (((i * 131 + j * 71) % 97) as f32 / 97.0) - 0.3
-    });
-    let labels = [3, 1, 4, 1, 5];
-    let run = |t: &mut Tape<f32>, fused: bool| {
+    let mut run = |fused: bool| {
         t.reset();
         let xv = t.constant(x.clone());
         let logits = if fused {
@@ -452,7 +449,7 @@ fn the_books_cnn_gives_the_same_bits_with_its_blocks_fused() {
             let h = t.relu(h).unwrap();
             net.fc2.forward(t, h).unwrap()
         };
-        let loss = t.softmax_cross_entropy(logits, &labels).unwrap();
+        let loss = t.softmax_cross_entropy(logits, labels).unwrap();
         let grads = t.backward(loss).unwrap();
         let mut bits = vec![t.value(loss).unwrap()[0].to_bits()];
         for (_, p) in net.named_params() {
@@ -460,8 +457,21 @@ fn the_books_cnn_gives_the_same_bits_with_its_blocks_fused() {
         }
         bits
     };
-    let fused = run(&mut t, true);
-    let apart = run(&mut t, false);
+    (run(true), run(false))
+}
+
+/// The book's CNN records each conv → ReLU → pool block as one op on the fast path: its loss and every
+/// parameter's gradient are the bits of the same network run as separate layers (`f32`, the training type).
+#[test]
+fn the_books_cnn_gives_the_same_bits_with_its_blocks_fused() {
+    use zerodl::nn::cnn::Cnn;
+    let mut t = Tape::<f32>::new();
+    let net = Cnn::book(&mut t, Impl::Fast, &mut zerodl::rng::seeded(3)).unwrap();
+    let x = DMatrix::from_fn(5, 784, |i, j| {
+        (((i * 131 + j * 71) % 97) as f32 / 97.0) - 0.3
+    });
+    let labels = [3, 1, 4, 1, 5];
+    let (fused, apart) = cnn_bits_both_ways(&mut t, &net, &x, &labels);
     assert_eq!(fused.len(), apart.len());
     let differ = fused.iter().zip(&apart).filter(|(a, b)| a != b).count();
     assert_eq!(differ, 0, "{differ} of {} numbers differ", fused.len());
@@ -525,7 +535,6 @@ fn relu_pool_refuses_foreign_winners_and_wrong_shapes() {
 fn the_books_cnn_with_batch_norm_gives_the_same_bits_with_relu_and_pooling_fused() {
     use zerodl::nn::batch_norm::BnImpl;
     use zerodl::nn::cnn::Cnn;
-    use zerodl::nn::{Classifier, Module};
     let mut t = Tape::<f32>::new();
     let bn = BnImpl::Fused;
     let net = Cnn::book_bn(&mut t, Impl::Fast, bn, &mut zerodl::rng::seeded(4)).unwrap();
@@ -533,30 +542,7 @@ fn the_books_cnn_with_batch_norm_gives_the_same_bits_with_relu_and_pooling_fused
         (((i * 37 + j * 59) % 101) as f32 / 101.0) - 0.4
     });
     let labels = [7, 2, 0, 9];
-    let run = |t: &mut Tape<f32>, fused: bool| {
-        t.reset();
-        let xv = t.constant(x.clone());
-        let logits = if fused {
-            net.logits(t, xv).unwrap()
-        } else {
-            let images = t.transpose(xv).unwrap();
-            let [_, f2] = net.features(t, images).unwrap();
-            let h = net.pool2.forward(t, f2).unwrap();
-            let flat = t.transpose(h).unwrap();
-            let h = net.fc1.forward(t, flat).unwrap();
-            let h = t.relu(h).unwrap();
-            net.fc2.forward(t, h).unwrap()
-        };
-        let loss = t.softmax_cross_entropy(logits, &labels).unwrap();
-        let grads = t.backward(loss).unwrap();
-        let mut bits = vec![t.value(loss).unwrap()[0].to_bits()];
-        for (_, p) in net.named_params() {
-            bits.extend(grads.get(p).unwrap().iter().map(|v| v.to_bits()));
-        }
-        bits
-    };
-    let fused = run(&mut t, true);
-    let apart = run(&mut t, false);
+    let (fused, apart) = cnn_bits_both_ways(&mut t, &net, &x, &labels);
     let differ = fused.iter().zip(&apart).filter(|(a, b)| a != b).count();
     assert_eq!(differ, 0, "{differ} of {} numbers differ", fused.len());
 }

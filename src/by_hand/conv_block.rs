@@ -11,7 +11,7 @@ use super::conv::ConvGrads;
 use super::conv_fast::{backward_images, forward_image, ImageErrors, Scratch};
 use super::pool_fast::max_image;
 use crate::error::{Error, Result};
-use crate::kernels::par::zeros_each;
+use crate::kernels::par::{zeros_each, zeros_then};
 use crate::kernels::Strided;
 use crate::layout::{ConvGeom, PoolGeom};
 use crate::scalar::Real;
@@ -66,7 +66,53 @@ fn index_fits(op: &'static str, g: &PoolGeom, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// The winners' indices must be one per pooled output; the error when they are not.
+fn check_winners<T>(op: &'static str, argmax: &[u32], dp: &DMatrix<T>) -> Result<()> {
+    if argmax.len() != dp.len() {
+        return Err(Error::invalid(
+            op,
+            format!("{} argmax entries for {} outputs", argmax.len(), dp.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The error when a winner lies outside its own image's `len` pooling inputs.
+fn foreign_winner(op: &'static str, len: usize) -> Error {
+    Error::invalid(
+        op,
+        format!("an argmax entry outside its own image's {len} pooling inputs: not the forward pass of this dp"),
+    )
+}
+
 // ANCHOR: conv_block_forward
+/// Max pooling over `n` images whose inputs are made in a buffer, image by image on the pool: `fill(state, img,
+/// buf)` leaves image `img`'s `g.in_len()` pooling inputs in `buf` (what the last image left is still there).
+/// Returns the pooled values and the winners, as [`super::pool_fast::forward`] on the whole batch would.
+fn pool_images<T: Real, S>(
+    n: usize,
+    g: &PoolGeom,
+    init: impl Fn() -> S + Sync + Send,
+    fill: impl Fn(&mut S, usize, &mut Vec<T>) + Sync + Send,
+) -> (DMatrix<T>, Vec<u32>) {
+    let (len, out) = (g.in_len(), g.out_len());
+    let mut y = DMatrix::zeros(out, n);
+    let mut argmax = vec![0u32; out * n];
+    y.as_mut_slice()
+        .par_chunks_mut(out.max(1))
+        .zip(argmax.par_chunks_mut(out.max(1)))
+        .enumerate()
+        .for_each_init(
+            || (init(), Vec::new()),
+            |(state, buf), (img, (pooled, winners))| {
+                fill(state, img, buf);
+                max_image(buf, 0, g, pooled, winners);
+                winners.iter_mut().for_each(|i| *i += (img * len) as u32);
+            },
+        );
+    (y, argmax)
+}
+
 /// Forward: `maxpool(relu(conv(x)))`, and the input index of every output's maximum in the convolution's output
 /// (as [`super::pool_fast::forward`] gives it), for the backward pass.
 pub fn forward<T: Real>(
@@ -79,28 +125,21 @@ pub fn forward<T: Real>(
     super::conv::check_forward("conv_relu_pool", x, w, b, cg)?;
     let n = x.ncols();
     check_block("conv_relu_pool", cg, pg, n)?;
-    let (len, out) = (pg.in_len(), pg.out_len());
-    let mut y = DMatrix::zeros(out, n);
-    let mut argmax = vec![0u32; out * n];
     let wt = w.transpose();
     let wv = Strided::of(&wt, true);
-    y.as_mut_slice()
-        .par_chunks_mut(out.max(1))
-        .zip(argmax.par_chunks_mut(out.max(1)))
-        .enumerate()
-        .for_each_init(
-            || (Scratch::new(cg), Vec::new()),
-            |(s, conv_out), (img, (pooled, winners))| {
-                // The product overwrites every entry (β = 0 reads nothing): no need to clear what the last image left.
-                conv_out.resize(len, T::zero());
-                let xn = &x.as_slice()[img * cg.in_len()..(img + 1) * cg.in_len()];
-                forward_image(xn, wv, b, cg, s, conv_out);
-                conv_out.iter_mut().for_each(|v| *v = relu(*v));
-                max_image(conv_out, 0, pg, pooled, winners);
-                winners.iter_mut().for_each(|i| *i += (img * len) as u32);
-            },
-        );
-    Ok((y, argmax))
+    let pooled = pool_images(
+        n,
+        pg,
+        || Scratch::new(cg),
+        |s, img, conv_out| {
+            // The product overwrites every entry (β = 0 reads nothing): no need to clear what the last image left.
+            conv_out.resize(pg.in_len(), T::zero());
+            let xn = &x.as_slice()[img * cg.in_len()..(img + 1) * cg.in_len()];
+            forward_image(xn, wv, b, cg, s, conv_out);
+            conv_out.iter_mut().for_each(|v| *v = relu(*v));
+        },
+    );
+    Ok(pooled)
 }
 // ANCHOR_END: conv_block_forward
 
@@ -121,19 +160,31 @@ impl<T: Real> ImageErrors<T> for PooledErrors<'_, T> {
 
     /// The error at the convolution's output: see [`unpool_relu`]. A misplaced winner is reported after the pass.
     fn image<'a>(&'a self, img: usize, buf: &'a mut Vec<T>) -> &'a [T] {
-        let out = self.dp.nrows();
-        let rows = img * out..(img + 1) * out;
         buf.clear();
         buf.resize(self.len, T::zero());
-        let (dp, pooled) = (
-            &self.dp.as_slice()[rows.clone()],
-            &self.pooled.as_slice()[rows.clone()],
-        );
-        if !unpool_relu(&self.argmax[rows], dp, pooled, img * self.len, buf) {
+        if !unpool_image(self.dp, self.pooled, self.argmax, img, buf) {
             self.misplaced.store(true, Relaxed);
         }
         buf
     }
+}
+
+/// [`unpool_relu`] for image `img` of the batch: its rows of `dp`, `pooled` and `argmax`, into `d` (zeros, the
+/// image's pooling inputs).
+fn unpool_image<T: Real>(
+    dp: &DMatrix<T>,
+    pooled: &DMatrix<T>,
+    argmax: &[u32],
+    img: usize,
+    d: &mut [T],
+) -> bool {
+    let out = dp.nrows();
+    let rows = img * out..(img + 1) * out;
+    let (e, v) = (
+        &dp.as_slice()[rows.clone()],
+        &pooled.as_slice()[rows.clone()],
+    );
+    unpool_relu(&argmax[rows], e, v, img * d.len(), d)
 }
 
 /// One image's error before the ReLU and the pooling, in `d` (zeros, the image's `len` inputs, the first
@@ -188,12 +239,7 @@ pub fn backward<T: Real>(
     super::expect_shape(OP, "w: K x C_out", w, (cg.patch(), cg.c_out))?;
     super::expect_shape(OP, "dp of the pooled output's shape", dp, (pg.out_len(), n))?;
     super::expect_shape(OP, "pooled: the forward's output", pooled, dp.shape())?;
-    if argmax.len() != dp.len() {
-        return Err(Error::invalid(
-            OP,
-            format!("{} argmax entries for {} outputs", argmax.len(), dp.len()),
-        ));
-    }
+    check_winners(OP, argmax, dp)?;
     let errs = PooledErrors {
         dp,
         pooled,
@@ -203,13 +249,7 @@ pub fn backward<T: Real>(
     };
     let grads = backward_images(&errs, x, w, cg, need_dx);
     if errs.misplaced.into_inner() {
-        return Err(Error::invalid(
-            OP,
-            format!(
-                "an argmax entry outside its own image's {} convolution outputs: not the forward pass of this dp",
-                pg.in_len()
-            ),
-        ));
+        return Err(foreign_winner(OP, pg.in_len()));
     }
     Ok(grads)
 }
@@ -223,24 +263,20 @@ pub fn relu_pool_forward<T: Real>(x: &DMatrix<T>, g: &PoolGeom) -> Result<(DMatr
     let n = x.ncols();
     super::expect_shape("relu_pool", "x: (C·H·W) x N", x, (g.in_len(), n))?;
     index_fits("relu_pool", g, n)?;
-    let (len, out) = (g.in_len(), g.out_len());
-    let mut y = DMatrix::zeros(out, n);
-    let mut argmax = vec![0u32; out * n];
-    y.as_mut_slice()
-        .par_chunks_mut(out.max(1))
-        .zip(argmax.par_chunks_mut(out.max(1)))
-        .enumerate()
-        .for_each_init(Vec::new, |act, (img, (pooled, winners))| {
+    let len = g.in_len();
+    Ok(pool_images(
+        n,
+        g,
+        || (),
+        |_, img, act| {
             act.clear();
             act.extend(
                 x.as_slice()[img * len..(img + 1) * len]
                     .iter()
                     .map(|&v| relu(v)),
             );
-            max_image(act, 0, g, pooled, winners);
-            winners.iter_mut().for_each(|i| *i += (img * len) as u32);
-        });
-    Ok((y, argmax))
+        },
+    ))
 }
 
 /// Backward of [`relu_pool_forward`]: `dx` from the pooled error `dp`, the pooled values and the winners.
@@ -255,29 +291,16 @@ pub fn relu_pool_backward<T: Real>(
     let n = dp.ncols();
     super::expect_shape(OP, "dp: (C·P) x N", dp, (g.out_len(), n))?;
     super::expect_shape(OP, "pooled: the forward's output", pooled, dp.shape())?;
-    if argmax.len() != dp.len() {
-        return Err(Error::invalid(
-            OP,
-            format!("{} argmax entries for {} outputs", argmax.len(), dp.len()),
-        ));
-    }
-    let (len, out) = (g.in_len(), g.out_len());
+    check_winners(OP, argmax, dp)?;
+    let len = g.in_len();
     let misplaced = AtomicBool::new(false);
     let d = zeros_each(len * n, len, |img, d: &mut [T]| {
-        let rows = img * out..(img + 1) * out;
-        let (e, v) = (
-            &dp.as_slice()[rows.clone()],
-            &pooled.as_slice()[rows.clone()],
-        );
-        if !unpool_relu(&argmax[rows], e, v, img * len, d) {
+        if !unpool_image(dp, pooled, argmax, img, d) {
             misplaced.store(true, Relaxed);
         }
     });
     if misplaced.into_inner() {
-        return Err(Error::invalid(
-            OP,
-            format!("an argmax entry outside its own image's {len} inputs: not the forward pass of this dp"),
-        ));
+        return Err(foreign_winner(OP, len));
     }
     Ok(DMatrix::from_vec(len, n, d))
 }
@@ -307,14 +330,12 @@ pub fn bn_relu_pool_forward<T: Real>(
     super::expect_shape(OP, "beta: 1 x C", beta, (1, g.c))?;
     index_fits(OP, g, n)?;
     let stats = super::batch_norm::conv_stats(x, g.c, eps);
-    let (len, out, hw) = (g.in_len(), g.out_len(), g.h * g.w);
-    let mut y = DMatrix::zeros(out, n);
-    let mut argmax = vec![0u32; out * n];
-    y.as_mut_slice()
-        .par_chunks_mut(out.max(1))
-        .zip(argmax.par_chunks_mut(out.max(1)))
-        .enumerate()
-        .for_each_init(Vec::new, |act, (img, (pooled, winners))| {
+    let (len, hw) = (g.in_len(), g.h * g.w);
+    let (y, argmax) = pool_images(
+        n,
+        g,
+        || (),
+        |_, img, act| {
             act.clear();
             let xs = &x.as_slice()[img * len..(img + 1) * len];
             for (c, (run, &(mu, _, s))) in xs.chunks_exact(hw).zip(&stats).enumerate() {
@@ -324,9 +345,8 @@ pub fn bn_relu_pool_forward<T: Real>(
                     relu(gc * h + bc) // (6.4), then the ReLU
                 }));
             }
-            max_image(act, 0, g, pooled, winners);
-            winners.iter_mut().for_each(|i| *i += (img * len) as u32);
-        });
+        },
+    );
     Ok((y, argmax, stats))
 }
 
@@ -351,31 +371,21 @@ pub fn bn_relu_pool_backward<T: Real>(
     super::expect_shape(OP, "dp of the pooled output's shape", dp, (g.out_len(), n))?;
     super::expect_shape(OP, "pooled: the forward's output", pooled, dp.shape())?;
     super::expect_shape(OP, "gamma: 1 x C", gamma, (1, g.c))?;
-    if argmax.len() != dp.len() || stats.len() != g.c {
+    check_winners(OP, argmax, dp)?;
+    if stats.len() != g.c {
         return Err(Error::invalid(
             OP,
-            format!(
-                "{} argmax entries for {} outputs, statistics for {} channels of {}",
-                argmax.len(),
-                dp.len(),
-                stats.len(),
-                g.c
-            ),
+            format!("statistics for {} channels of {}", stats.len(), g.c),
         ));
     }
-    let (len, out, hw) = (g.in_len(), g.out_len(), g.h * g.w);
+    let (len, hw) = (g.in_len(), g.h * g.w);
     let mf = T::of((n * hw) as f64);
     let misplaced = AtomicBool::new(false);
     // Image `img`'s error at the normalization's output, in `dy`, and its `x̂`, in `xh`.
     let rebuild = |img: usize, dy: &mut Vec<T>, xh: &mut Vec<T>| {
-        let rows = img * out..(img + 1) * out;
         dy.clear();
         dy.resize(len, T::zero());
-        let (e, v) = (
-            &dp.as_slice()[rows.clone()],
-            &pooled.as_slice()[rows.clone()],
-        );
-        if !unpool_relu(&argmax[rows], e, v, img * len, dy) {
+        if !unpool_image(dp, pooled, argmax, img, dy) {
             misplaced.store(true, Relaxed);
         }
         xh.clear();
@@ -384,18 +394,17 @@ pub fn bn_relu_pool_backward<T: Real>(
             xh.extend(run.iter().map(|&v| (v - mu) * s));
         }
     };
+    // Each task's two image buffers, reused from image to image.
+    let buffers = || (Vec::new(), Vec::new());
     let per_image: Vec<Vec<(T, T)>> = (0..n)
         .into_par_iter()
-        .map_init(
-            || (Vec::new(), Vec::new()),
-            |(dy, xh), img| {
-                rebuild(img, dy, xh);
-                dy.chunks_exact(hw)
-                    .zip(xh.chunks_exact(hw))
-                    .map(|(d, h)| (lane_sum(d, |v| v), lane_dot(d, h)))
-                    .collect()
-            },
-        )
+        .map_init(buffers, |(dy, xh), img| {
+            rebuild(img, dy, xh);
+            dy.chunks_exact(hw)
+                .zip(xh.chunks_exact(hw))
+                .map(|(d, h)| (lane_sum(d, |v| v), lane_dot(d, h)))
+                .collect()
+        })
         .collect();
     // Each channel's sums over the images in order, as `backward_conv` adds them.
     let sums: Vec<(T, T)> = (0..g.c)
@@ -405,9 +414,8 @@ pub fn bn_relu_pool_backward<T: Real>(
             })
         })
         .collect();
-    let dx = zeros_each(len * n, len, |img, o: &mut [T]| {
-        let (mut dy, mut xh) = (Vec::new(), Vec::new());
-        rebuild(img, &mut dy, &mut xh);
+    let dx = zeros_then(len * n, len, buffers, |(dy, xh), img, o: &mut [T]| {
+        rebuild(img, dy, xh);
         let runs = o
             .chunks_exact_mut(hw)
             .zip(dy.chunks_exact(hw).zip(xh.chunks_exact(hw)));
@@ -420,10 +428,7 @@ pub fn bn_relu_pool_backward<T: Real>(
         }
     });
     if misplaced.into_inner() {
-        return Err(Error::invalid(
-            OP,
-            format!("an argmax entry outside its own image's {len} inputs: not the forward pass of this dp"),
-        ));
+        return Err(foreign_winner(OP, len));
     }
     Ok(super::batch_norm::BnGrads {
         dx: DMatrix::from_vec(len, n, dx),

@@ -15,6 +15,11 @@ use crate::layout::{ConvGeom, PoolGeom};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
 
+/// The fused ops pool on the fast path, by the maximum.
+fn fast_max(pool: &Pool2d) -> bool {
+    (pool.imp, pool.kind) == (Impl::Fast, Kind::Max)
+}
+
 // ANCHOR: conv_relu_pool
 /// `pool(relu(conv(x)))`: one op when `conv` and `pool` are both [`Impl::Fast`] and the pooling takes the
 /// maximum; otherwise the three layers' own ops.
@@ -24,7 +29,7 @@ pub fn conv_relu_pool<T: Real>(
     pool: &Pool2d,
     x: Var,
 ) -> Result<Var> {
-    if (conv.imp, pool.imp, pool.kind) != (Impl::Fast, Impl::Fast, Kind::Max) {
+    if !(conv.imp == Impl::Fast && fast_max(pool)) {
         let h = conv.forward(tape, x)?;
         let h = tape.relu(h)?;
         return pool.forward(tape, h);
@@ -73,7 +78,7 @@ impl<T: Real> Op<T> for ConvReluPool {
 /// `pool(relu(x))`: one op when `pool` is [`Impl::Fast`] and takes the maximum (after batch norm); otherwise
 /// the two layers' own ops.
 pub fn relu_pool<T: Real>(tape: &mut Tape<T>, pool: &Pool2d, x: Var) -> Result<Var> {
-    if (pool.imp, pool.kind) != (Impl::Fast, Kind::Max) {
+    if !fast_max(pool) {
         let h = tape.relu(x)?;
         return pool.forward(tape, h);
     }
@@ -126,7 +131,7 @@ pub fn bn_relu_pool<T: Real>(
             channels: g.c,
             hw: g.h * g.w,
         });
-    if !(bn.image_pass() && same_maps && (pool.imp, pool.kind) == (Impl::Fast, Kind::Max)) {
+    if !(bn.image_pass() && same_maps && fast_max(pool)) {
         let h = bn.forward(tape, x)?;
         return relu_pool(tape, pool, h);
     }
