@@ -226,6 +226,11 @@ impl PoolGeom {
         }
         Ok(())
     }
+    /// Whether no two windows overlap (the stride at least the window both ways): then no input is the winner
+    /// of two windows.
+    pub fn disjoint(&self) -> bool {
+        self.stride >= self.ph && self.stride >= self.pw
+    }
     pub fn out_h(&self) -> usize {
         (self.h - self.ph) / self.stride + 1
     }
