@@ -19,21 +19,22 @@ pub fn gemm<T: Real>(a: &DMatrix<T>, ta: bool, b: &DMatrix<T>, tb: bool) -> DMat
         b.shape()
     };
     assert_eq!(k, k2, "gemm: inner dimensions (checked by the callers)");
-    let mut c = DMatrix::<T>::zeros(m, n);
-    let a = Strided::of(a, ta);
-    let b = Strided::of(b, tb);
-    gemm_split(
-        m,
-        k,
-        n,
-        a,
-        b,
-        T::zero(),
-        c.as_mut_slice(),
-        m,
-        rayon::current_num_threads(),
-    );
-    c
+    if m * n * k == 0 {
+        return DMatrix::zeros(m, n);
+    }
+    // The product writes every entry of `C` (β is zero, so no kernel reads it): zeroing it first had cost a pass
+    // over memory, for FC1's weight gradient 6.4 MB on one thread.
+    let mut c: Vec<T> = Vec::with_capacity(m * n);
+    let (a, b) = (Strided::of(a, ta), Strided::of(b, tb));
+    let threads = rayon::current_num_threads();
+    // SAFETY: `c` has room for the `m x n` entries at leading dimension `m`, nothing else uses it, and with β zero
+    // every entry is written and none is read (matrixmultiply: "if β is zero, then C does not need to be
+    // initialized"; the small kernel reads C only when β is not zero), so all `m·n` are initialised after the call.
+    unsafe {
+        gemm_split(m, k, n, a, b, T::zero(), Out(c.as_mut_ptr()), m, threads);
+        c.set_len(m * n);
+    }
+    DMatrix::from_vec(m, n, c)
 }
 
 /// `C ← op(A) op(B) + β C` into an existing `C`, on the calling thread: the recurrent cells' per-step products,
@@ -118,67 +119,12 @@ const PAR_MIN_MACS: usize = 1 << 21;
 /// threads of the rayon pool when large: cut in two, recursively, down to one piece per thread. Each entry of
 /// `C` is computed by the same sequence of operations however the work is split, so the result does not depend
 /// on the number of threads.
-#[allow(clippy::too_many_arguments)]
-fn gemm_split<T: Real>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: &mut [T],
-    ldc: usize,
-    pieces: usize,
-) {
-    // Each piece packs all of the operand that the cut does not divide, so the cut goes across the longer side
-    // of `C`: rows when it is taller than wide. Measured on two threads (AMD EPYC, AVX2; the two policies
-    // alternating in one process, 15 runs each, twice): W1's first-layer weight gradient, 784 x 512 x 200 with
-    // `A` transposed, medians 1.39 and 1.52 ms against 1.57 and 1.57; FC1's and W1's other tall products
-    // within the noise, their best runs 1 to 7% faster.
-    if m > n && pieces >= 2 && m * n * k >= PAR_MIN_MACS && cut(m, pieces).is_some() {
-        assert!(
-            ldc >= m && (n - 1) * ldc + m <= c.len(),
-            "gemm: output buffer too small"
-        );
-        // SAFETY: the bounds hold (asserted above), and `c` is borrowed uniquely for the whole split.
-        return unsafe { split_rows(m, k, n, a, b, beta, Out(c.as_mut_ptr()), ldc, pieces) };
-    }
-    // Columns are contiguous in `C`, so the two halves are two separate slices.
-    let Some(n0) = cut(n, pieces).filter(|_| pieces >= 2 && m * n * k >= PAR_MIN_MACS) else {
-        return gemm_strided(m, k, n, a, b, beta, c, ldc);
-    };
-    let (left, right) = (pieces / 2, pieces - pieces / 2);
-    let (c0, c1) = c.split_at_mut(n0 * ldc);
-    both(
-        m * n * k,
-        || gemm_split(m, k, n0, a, b, beta, c0, ldc, left),
-        || gemm_split(m, k, n - n0, a, b.offset(0, n0), beta, c1, ldc, right),
-    );
-}
-
-/// Where to cut `len` rows or columns for `pieces` threads: at the multiple of 16 nearest the left half's even
-/// share, so that both halves keep whole micro-kernel tiles (rounding up instead had given one thread 112 of the
-/// MLP's 200 columns, 64 of its 100); `None` when a half would be empty.
-fn cut(len: usize, pieces: usize) -> Option<usize> {
-    let at = (len * (pieces / 2) + pieces * 8) / (pieces * 16) * 16;
-    (pieces >= 2 && at > 0 && at < len).then_some(at)
-}
-
-/// `C`'s first entry, handed to the threads that compute its row blocks: rows of the same columns interleave in
-/// memory, so the blocks cannot be separate `&mut` slices.
-#[derive(Clone, Copy)]
-struct Out<T>(*mut T);
-// SAFETY: each thread writes only its own rows (see `split_rows`).
-unsafe impl<T: Send> Send for Out<T> {}
-unsafe impl<T: Send> Sync for Out<T> {}
-
-/// [`gemm_split`] across rows.
 ///
 /// # Safety
-/// `c` must point to `C` with rows `0..m` of columns `0..n` at leading dimension `ldc`, used by no one else
-/// during the call.
+/// `c` must point to `C` with rows `0..m` of columns `0..n` at leading dimension `ldc >= m`, aliasing neither
+/// operand and used by no one else during the call; its entries may be uninitialised when `β` is zero.
 #[allow(clippy::too_many_arguments)]
-unsafe fn split_rows<T: Real>(
+unsafe fn gemm_split<T: Real>(
     m: usize,
     k: usize,
     n: usize,
@@ -189,20 +135,51 @@ unsafe fn split_rows<T: Real>(
     ldc: usize,
     pieces: usize,
 ) {
-    match cut(m, pieces).filter(|_| m * n * k >= PAR_MIN_MACS) {
-        None => packed_raw(m, k, n, a, b, beta, c.0, ldc),
-        Some(m0) => {
-            let (left, right) = (pieces / 2, pieces - pieces / 2);
-            let lower = Out(c.0.add(m0));
-            // SAFETY: the two calls write rows `0..m0` and `m0..m` of the same columns: disjoint entries.
-            both(
-                m * n * k,
-                || unsafe { split_rows(m0, k, n, a, b, beta, c, ldc, left) },
-                || unsafe { split_rows(m - m0, k, n, a.offset(m0, 0), b, beta, lower, ldc, right) },
-            );
-        }
+    // Each piece packs all of the operand that the cut does not divide, so the cut goes across the longer side
+    // of `C`: rows when it is taller than wide. Measured on two threads (AMD EPYC, AVX2; the two policies
+    // alternating in one process, 15 runs each, twice): W1's first-layer weight gradient, 784 x 512 x 200 with
+    // `A` transposed, medians 1.39 and 1.52 ms against 1.57 and 1.57; FC1's and W1's other tall products
+    // within the noise, their best runs 1 to 7% faster.
+    let rows = m > n;
+    let at = cut(if rows { m } else { n }, pieces).filter(|_| m * n * k >= PAR_MIN_MACS);
+    let Some(at) = at else {
+        return gemm_raw(m, k, n, a, b, beta, c.0, ldc);
+    };
+    let (left, right) = (pieces / 2, pieces - pieces / 2);
+    // SAFETY (both arms): the two calls write disjoint entries of `C`, rows `0..at` and `at..m` of the same
+    // columns, or columns `0..at` and `at..n`.
+    if rows {
+        let lower = Out(c.0.add(at));
+        both(
+            m * n * k,
+            || unsafe { gemm_split(at, k, n, a, b, beta, c, ldc, left) },
+            || unsafe { gemm_split(m - at, k, n, a.offset(at, 0), b, beta, lower, ldc, right) },
+        );
+    } else {
+        let later = Out(c.0.add(at * ldc));
+        both(
+            m * n * k,
+            || unsafe { gemm_split(m, k, at, a, b, beta, c, ldc, left) },
+            || unsafe { gemm_split(m, k, n - at, a, b.offset(0, at), beta, later, ldc, right) },
+        );
     }
 }
+
+/// Where to cut `len` rows or columns for `pieces` threads: at the multiple of 16 nearest the left half's even
+/// share, so that both halves keep whole micro-kernel tiles (rounding up instead had given one thread 112 of the
+/// MLP's 200 columns, 64 of its 100); `None` when a half would be empty.
+fn cut(len: usize, pieces: usize) -> Option<usize> {
+    let at = (len * (pieces / 2) + pieces * 8) / (pieces * 16) * 16;
+    (pieces >= 2 && at > 0 && at < len).then_some(at)
+}
+
+/// `C`'s first entry, handed to the threads that compute its blocks: rows of the same columns interleave in
+/// memory, so row blocks cannot be separate `&mut` slices, and `C` may not be initialised yet.
+#[derive(Clone, Copy)]
+struct Out<T>(*mut T);
+// SAFETY: each thread writes only its own block of `C` (see `gemm_split`).
+unsafe impl<T: Send> Send for Out<T> {}
+unsafe impl<T: Send> Sync for Out<T> {}
 
 /// Runs `a` and `b`, in parallel when the pool has threads to spare. From outside the pool (a training loop's
 /// own thread), the calling thread computes `a` itself while a pool thread takes `b`: one hand-over instead of
@@ -232,6 +209,32 @@ pub fn gemm_strided<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        ldc >= m && (n - 1) * ldc + m <= c.len(),
+        "gemm: output buffer too small"
+    );
+    // SAFETY: the output's bounds are asserted above, and `c` is a unique borrow, so it aliases neither operand.
+    unsafe { gemm_raw(m, k, n, a, b, beta, c.as_mut_ptr(), ldc) }
+}
+
+/// [`gemm_strided`] into `C` through a pointer.
+///
+/// # Safety
+/// As for [`packed_raw`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_raw<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: *mut T,
+    ldc: usize,
+) {
     // Small products with `A` column-major go to the kernel that does not pack (see `super::small`), with
     // the same per-entry arithmetic; the rest, `f64`, and any CPU without AVX2 and FMA, to matrixmultiply.
     // So do products of any size with a few rows and `B`'s columns contiguous: a fully connected layer's
@@ -245,22 +248,23 @@ pub fn gemm_strided<T: Real>(
         && m <= super::small::MAX_ROWS
         && (m * n * k <= super::small::MAX_MACS || skinny);
     if let (true, Some(ad), Some(bd)) = (small, super::as_f32(a.data), super::as_f32(b.data)) {
-        let cd = super::as_f32_mut(c).expect("C has the element type of A");
-        if super::small::sgemm(
+        let beta = beta.as_f64() as f32;
+        // SAFETY: T is f32 (as_f32 succeeded), and the output's bounds are the caller's promise.
+        if super::small::sgemm_raw(
             m,
             k,
             n,
             ad,
             a.cs,
             (bd, b.rs, b.cs),
-            beta.as_f64() as f32,
-            cd,
+            beta,
+            c as *mut f32,
             ldc,
         ) {
             return;
         }
     }
-    packed_gemm(m, k, n, a, b, beta, c, ldc);
+    packed_raw(m, k, n, a, b, beta, c, ldc);
 }
 
 /// [`gemm_strided`] always through matrixmultiply's packing kernels, whatever the size: the reference that the
@@ -292,6 +296,7 @@ pub fn packed_gemm<T: Real>(
 /// # Safety
 /// `c` must point to `C` with rows `0..m` of columns `0..n` at leading dimension `ldc >= m`, aliasing neither
 /// operand, and no one else may use those entries during the call.
+/// When `β` is zero they may be uninitialised: they are written and not read.
 #[allow(clippy::too_many_arguments)]
 unsafe fn packed_raw<T: Real>(
     m: usize,
@@ -310,7 +315,13 @@ unsafe fn packed_raw<T: Real>(
     if k == 0 {
         for j in 0..n {
             for i in 0..m {
-                *c.add(i + j * ldc) *= beta;
+                let cij = c.add(i + j * ldc);
+                // β zero: C may be uninitialised and is not read, as in matrixmultiply.
+                *cij = if beta == T::zero() {
+                    T::zero()
+                } else {
+                    *cij * beta
+                };
             }
         }
         return;
@@ -368,8 +379,12 @@ unsafe fn packed_raw<T: Real>(
                 for p in 0..k {
                     s += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
                 }
-                let cij = &mut *c.add(i + j * ldc);
-                *cij = beta * *cij + s;
+                let cij = c.add(i + j * ldc);
+                *cij = if beta == T::zero() {
+                    s
+                } else {
+                    beta * *cij + s
+                };
             }
         }
     }

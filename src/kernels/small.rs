@@ -35,6 +35,32 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) -> bool {
+    assert!(
+        m > 0 && n > 0 && ldc >= m && (n - 1) * ldc + m <= c.len(),
+        "small sgemm: output buffer too small"
+    );
+    // SAFETY: the output's bounds are asserted above; `c` is a unique borrow.
+    unsafe { sgemm_raw(m, k, n, a, lda, b, beta, c.as_mut_ptr(), ldc) }
+}
+
+/// [`sgemm`] into `C` through a pointer.
+///
+/// # Safety
+/// `c` must point to `C` with rows `0..m` of columns `0..n` at leading dimension `ldc >= m`, aliasing neither
+/// operand and used by no one else during the call. When `β` is zero its entries may be uninitialised: they
+/// are written and not read.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm_raw(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: (&[f32], usize, usize),
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         let (bd, rsb, csb) = b;
@@ -43,14 +69,12 @@ pub fn sgemm(
             "small sgemm: shape"
         );
         assert!(
-            (k - 1) * lda + m <= a.len()
-                && (k - 1) * rsb + (n - 1) * csb < bd.len()
-                && (n - 1) * ldc + m <= c.len(),
+            (k - 1) * lda + m <= a.len() && (k - 1) * rsb + (n - 1) * csb < bd.len(),
             "small sgemm: buffers too small"
         );
-        // SAFETY: AVX2 and FMA are present (checked above) and every index the kernel reads or writes lies
-        // inside the slices (asserted above).
-        unsafe { x86::sgemm(m, k, n, a, lda, bd, rsb, csb, beta, c, ldc) };
+        // SAFETY: AVX2 and FMA are present (checked above), every index the kernel reads lies inside the
+        // operands (asserted above), and the output's are the caller's promise.
+        x86::sgemm(m, k, n, a, lda, bd, rsb, csb, beta, c, ldc);
         return true;
     }
     let _ = (m, k, n, a, lda, b, beta, c, ldc);
@@ -74,7 +98,7 @@ mod x86 {
         rsb: usize,
         csb: usize,
         beta: f32,
-        c: &mut [f32],
+        c: *mut f32,
         ldc: usize,
     ) {
         // A tail tile's rows, copied into whole vectors (zeros below), and its results before they are
@@ -106,14 +130,17 @@ mod x86 {
                 for j0 in (0..n).step_by(NR) {
                     let nc = NR.min(n - j0);
                     let bj = bb.add(j0 * csb);
-                    let cij = c.as_mut_ptr().add(i0 + j0 * ldc);
+                    let cij = c.add(i0 + j0 * ldc);
                     if rows == MR {
                         tile(nc, kc, ab.add(i0), lda, bj, rsb, csb, beta, cij, ldc);
                         continue;
                     }
-                    for j in 0..nc {
-                        for r in 0..rows {
-                            c_pad[j * MR + r] = *cij.add(r + j * ldc);
+                    // C is read only when β is not zero (it may be uninitialised otherwise).
+                    if beta != 0.0 {
+                        for j in 0..nc {
+                            for r in 0..rows {
+                                c_pad[j * MR + r] = *cij.add(r + j * ldc);
+                            }
                         }
                     }
                     let cp = c_pad.as_mut_ptr();
