@@ -9,15 +9,26 @@ use nalgebra::DMatrix;
 /// Row-wise softmax, stabilised: subtracting each row's maximum leaves the result unchanged and keeps every
 /// `exp` argument at or below 0, so nothing overflows.
 pub fn softmax_rows<T: Real>(z: &DMatrix<T>) -> DMatrix<T> {
+    softmax_rows_lse(z).0
+}
+
+// ANCHOR: softmax_lse
+/// [`softmax_rows`], and each row's log-sum-exp `m + log Σ_k e^{z_k - m}` (`m` the row's maximum) from the same
+/// exponentials: the cross-entropy needs both, and computing them apart had cost a second `exp` per entry and
+/// an allocation per row.
+fn softmax_rows_lse<T: Real>(z: &DMatrix<T>) -> (DMatrix<T>, Vec<T>) {
     let mut p = z.clone();
+    let mut lse = Vec::with_capacity(z.nrows());
     for mut row in p.row_iter_mut() {
         let m = row.max();
         row.apply(|v| *v = (*v - m).exp());
         let s = row.sum();
+        lse.push(m + s.ln());
         row /= s;
     }
-    p
+    (p, lse)
 }
+// ANCHOR_END: softmax_lse
 
 struct Softmax;
 
@@ -85,15 +96,12 @@ impl<T: Real> Tape<T> {
             });
         }
         // ANCHOR: softmax_cross_entropy_body
+        let (probs, lse) = softmax_rows_lse(z);
         let mut loss = T::zero();
         for (i, &y) in labels.iter().enumerate() {
-            let row = z.row(i);
-            let m = row.max();
-            let lse = m + row.map(|v| (v - m).exp()).sum().ln();
-            loss += lse - z[(i, y)]; // (T.2)
+            loss += lse[i] - z[(i, y)]; // (T.2)
         }
         let loss = loss / T::of(n as f64);
-        let probs = softmax_rows(z);
         let op = SoftmaxCrossEntropy {
             probs,
             labels: labels.to_vec(),
