@@ -209,15 +209,23 @@ pub fn gemm_strided<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
+    if let Some(c) = output(m, n, c, ldc) {
+        // SAFETY: `output` checked the bounds, and `c` is a unique borrow, so it aliases neither operand.
+        unsafe { gemm_raw(m, k, n, a, b, beta, c, ldc) }
+    }
+}
+
+/// `C`'s first entry for the raw products, after checking that `c` holds `m x n` entries at leading dimension
+/// `ldc`; `None` when there is nothing to compute.
+fn output<T>(m: usize, n: usize, c: &mut [T], ldc: usize) -> Option<*mut T> {
     if m == 0 || n == 0 {
-        return;
+        return None;
     }
     assert!(
         ldc >= m && (n - 1) * ldc + m <= c.len(),
         "gemm: output buffer too small"
     );
-    // SAFETY: the output's bounds are asserted above, and `c` is a unique borrow, so it aliases neither operand.
-    unsafe { gemm_raw(m, k, n, a, b, beta, c.as_mut_ptr(), ldc) }
+    Some(c.as_mut_ptr())
 }
 
 /// [`gemm_strided`] into `C` through a pointer.
@@ -280,15 +288,10 @@ pub fn packed_gemm<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
-    if m == 0 || n == 0 {
-        return;
+    if let Some(c) = output(m, n, c, ldc) {
+        // SAFETY: as in `gemm_strided`.
+        unsafe { packed_raw(m, k, n, a, b, beta, c, ldc) }
     }
-    assert!(
-        ldc >= m && (n - 1) * ldc + m <= c.len(),
-        "gemm: output buffer too small"
-    );
-    // SAFETY: the output's bounds are asserted above, and `c` is a unique borrow, so it aliases neither operand.
-    unsafe { packed_raw(m, k, n, a, b, beta, c.as_mut_ptr(), ldc) }
 }
 
 /// [`packed_gemm`] into `C` through a pointer.
