@@ -30,6 +30,27 @@ pub(crate) fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
 }
 
+/// Runs `f` compiled for 8-lane AVX where the CPU has it (decided at run time: the build targets plain x86-64,
+/// whose SSE2 vectors hold 4 lanes). `f` is inlined into the AVX-enabled function, so its loops vectorize at the
+/// wider width. Elementwise IEEE operations (add, multiply, divide, square root, max) give each lane the same bits
+/// at either width, and nothing is contracted into fused multiply-adds, so only the speed changes (measured:
+/// Adam's update over the CNN's 1.7 million parameters, 2 threads, AMD EPYC with AVX2).
+#[inline(always)]
+pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX (checked just above).
+        return unsafe { wide_avx(f) };
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn wide_avx<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// `dst ← src` for short runs (a row of a small image, a group's rows of one column), in blocks whose length the
 /// compiler knows: a few vector moves, where `copy_from_slice` of a run-time length calls `memmove` once per run
 /// (measured: a seventh of W4's step on two threads, and a tenth of conv2's backward, went to such calls).

@@ -66,12 +66,14 @@ impl<T: Real> Optimizer<T> for Adam<T> {
             &mut [&mut self.m, &mut self.v],
             |w, g, s| {
                 let [m, v] = s else { unreachable!("two slots") };
-                for (((w, &gi), mi), vi) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
-                {
-                    *mi = b1 * *mi + one_b1 * gi;
-                    *vi = b2 * *vi + one_b2 * gi * gi;
-                    *w -= step * *mi / (vi.sqrt() + eps); // (5.19)
-                }
+                let entries = w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+                crate::kernels::wide(|| {
+                    for (((w, &gi), mi), vi) in entries {
+                        *mi = b1 * *mi + one_b1 * gi;
+                        *vi = b2 * *vi + one_b2 * gi * gi;
+                        *w -= step * *mi / (vi.sqrt() + eps); // (5.19)
+                    }
+                })
             },
         )
     }
