@@ -105,11 +105,9 @@ fn pool_images<T: Real, S>(
         .for_each_init(
             || (init(), Vec::new()),
             |(state, buf), (img, (pooled, winners))| {
-                crate::kernels::wide(|| {
-                    fill(state, img, buf);
-                    max_image(buf, 0, g, pooled, winners);
-                    winners.iter_mut().for_each(|i| *i += (img * len) as u32);
-                })
+                fill(state, img, buf);
+                max_image(buf, 0, g, pooled, winners);
+                winners.iter_mut().for_each(|i| *i += (img * len) as u32);
             },
         );
     (y, argmax)
@@ -423,13 +421,11 @@ pub fn bn_relu_pool_backward<T: Real>(
     let per_image: Vec<Vec<(T, T)>> = (0..n)
         .into_par_iter()
         .map_init(buffers, |(dy, xh), img| {
-            crate::kernels::wide(|| {
-                rebuild(img, dy, xh);
-                dy.chunks_exact(hw)
-                    .zip(xh.chunks_exact(hw))
-                    .map(|(d, h)| (lane_sum(d, |v| v), lane_dot(d, h)))
-                    .collect()
-            })
+            rebuild(img, dy, xh);
+            dy.chunks_exact(hw)
+                .zip(xh.chunks_exact(hw))
+                .map(|(d, h)| (lane_sum(d, |v| v), lane_dot(d, h)))
+                .collect()
         })
         .collect();
     // Each channel's sums over the images in order, as `backward_conv` adds them.
@@ -440,21 +436,18 @@ pub fn bn_relu_pool_backward<T: Real>(
             })
         })
         .collect();
-    // Each image's passes compiled for AVX where the CPU has it (`wide`): the same operations per entry.
     let dx = zeros_then(len * n, len, buffers, |(dy, xh), img, o: &mut [T]| {
-        crate::kernels::wide(|| {
-            rebuild(img, dy, xh);
-            let runs = o
-                .chunks_exact_mut(hw)
-                .zip(dy.chunks_exact(hw).zip(xh.chunks_exact(hw)));
-            for (ch, (o, (d, h))) in runs.enumerate() {
-                let (sum_dy, sum_dy_xhat) = sums[ch];
-                let k = gamma[(0, ch)] * stats[ch].2 / mf;
-                for ((o, &gv), &xv) in o.iter_mut().zip(d).zip(h) {
-                    *o = k * (mf * gv - sum_dy - xv * sum_dy_xhat);
-                }
+        rebuild(img, dy, xh);
+        let runs = o
+            .chunks_exact_mut(hw)
+            .zip(dy.chunks_exact(hw).zip(xh.chunks_exact(hw)));
+        for (ch, (o, (d, h))) in runs.enumerate() {
+            let (sum_dy, sum_dy_xhat) = sums[ch];
+            let k = gamma[(0, ch)] * stats[ch].2 / mf;
+            for ((o, &gv), &xv) in o.iter_mut().zip(d).zip(h) {
+                *o = k * (mf * gv - sum_dy - xv * sum_dy_xhat);
             }
-        })
+        }
     });
     if misplaced.into_inner() {
         return Err(foreign_winner(OP, len));

@@ -58,20 +58,7 @@ fn tanh_f32(v: &mut f32) {
     *v = 1.0 - 2.0 / (exp_f32(2.0 * *v) + 1.0);
 }
 
-/// `f` over every entry, in 8-lane AVX2 where the CPU has it (decided at run time: the build targets plain
-/// x86-64, whose 4-lane SSE2 halves the rate). Each lane does the same IEEE operations on its entry in either
-/// width (no contraction into fused multiply-adds), so the results are the same bits.
+/// `f` over every entry, at the CPU's vector width ([`super::wide`]).
 fn wide(s: &mut [f32], f: impl Fn(&mut f32) + Copy) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { wide_avx2(s, f) };
-    }
-    s.iter_mut().for_each(f);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn wide_avx2(s: &mut [f32], f: impl Fn(&mut f32)) {
-    s.iter_mut().for_each(f);
+    super::wide(|| s.iter_mut().for_each(f))
 }
