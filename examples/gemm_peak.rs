@@ -1,7 +1,8 @@
 //! Throughput of `gemm` on the shapes of the book's conv2 (per image) and FC1, and a large square product: the
 //! ceiling the training step's products can reach on this machine. Runs on the pool's threads
 //! (`RAYON_NUM_THREADS=1` for one core), and ends with W2's floor: the floating-point operations of one training
-//! step divided by the best rate measured here.
+//! step divided by the best rate measured here. `--w1`: W1's own products at batches 64 and 512, each timed,
+//! and their sum: the least time a W1 step can take with this kernel on this machine.
 use nalgebra::DMatrix;
 use std::time::Instant;
 use zerodl::kernels::gemm;
@@ -14,6 +15,9 @@ fn main() {
     }
     if std::env::args().any(|a| a == "--conv") {
         return conv_products();
+    }
+    if std::env::args().any(|a| a == "--w1") {
+        return w1_products(threads);
     }
     let mut best: f64 = 0.0;
     for &(m, k, n, ta, tb) in &[
@@ -73,6 +77,65 @@ fn w2_flop(batch: usize) -> f64 {
     let conv2 = 196 * 800 * 64; // 14x14 positions, 5x5x32 patches, 64 kernels
     let fc = 3136 * 512 + 512 * 10;
     2.0 * (batch * (2 * conv1 + 3 * conv2 + 3 * fc)) as f64
+}
+
+/// W1's (the MLP 784-200-100-10) products in one training step, `(m, k, n, A transposed, B transposed)`, as its
+/// layers compute them with `B` examples as rows: each layer's forward `X W`, its weight gradient `Xᵀ G` and,
+/// but for the first layer (whose input needs no gradient), its input gradient `G Wᵀ`.
+fn w1_shapes(batch: usize) -> Vec<(usize, usize, usize, bool, bool)> {
+    let mut v = Vec::new();
+    for (layer, (i, o)) in [(784, 200), (200, 100), (100, 10)].into_iter().enumerate() {
+        v.push((batch, i, o, false, false));
+        v.push((i, batch, o, true, false));
+        if layer > 0 {
+            v.push((batch, o, i, false, true));
+        }
+    }
+    v
+}
+
+/// Each of W1's products timed (the median of 15 runs of 2 GFLOP each, back to back as in a training step), and
+/// their sum.
+fn w1_products(threads: usize) {
+    for batch in [64, 512] {
+        let (mut total, mut flop) = (0.0, 0.0);
+        for (m, k, n, ta, tb) in w1_shapes(batch) {
+            let a =
+                DMatrix::<f32>::from_fn(if ta { k } else { m }, if ta { m } else { k }, |i, j| {
+                    ((i * 7 + j * 3) % 11) as f32 * 0.1
+                });
+            let b =
+                DMatrix::<f32>::from_fn(if tb { n } else { k }, if tb { k } else { n }, |i, j| {
+                    ((i * 5 + j) % 13) as f32 * 0.1
+                });
+            let reps = (2e9 / (2.0 * (m * k * n) as f64)).ceil() as usize;
+            let _ = gemm(&a, ta, &b, tb);
+            let mut runs: Vec<f64> = (0..15)
+                .map(|_| {
+                    let t = Instant::now();
+                    for _ in 0..reps {
+                        std::hint::black_box(gemm(&a, ta, &b, tb));
+                    }
+                    t.elapsed().as_secs_f64() / reps as f64
+                })
+                .collect();
+            runs.sort_by(f64::total_cmp);
+            let s = runs[7];
+            total += s;
+            flop += 2.0 * (m * k * n) as f64;
+            println!(
+                "W1 b{batch} {m}x{k}x{n} ta={ta} tb={tb}: {:.3} ms, {:.1} GFLOP/s",
+                s * 1e3,
+                2.0 * (m * k * n) as f64 / s / 1e9
+            );
+        }
+        println!(
+            "W1 at batch {batch} on {threads} thread(s): its products take {:.3} ms ({:.1} GFLOP/s over {:.1} MFLOP)",
+            total * 1e3,
+            flop / total / 1e9,
+            flop / 1e6
+        );
+    }
 }
 
 /// The recurrent steps' products (W4: 16 rows per thread, H = 64): the reason the small-product kernel exists.
