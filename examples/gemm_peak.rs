@@ -10,6 +10,14 @@ use zerodl::kernels::gemm;
 fn main() {
     zerodl::kernels::par::join_global_pool().expect("the pool is built here first");
     let threads = rayon::current_num_threads();
+    let known = ["--small", "--conv", "--w1"];
+    if let Some(a) = std::env::args()
+        .skip(1)
+        .find(|a| !known.contains(&a.as_str()))
+    {
+        eprintln!("gemm_peak: unknown argument {a:?} (known: --small, --conv, --w1)");
+        std::process::exit(2);
+    }
     if std::env::args().any(|a| a == "--small") {
         return small_products();
     }
