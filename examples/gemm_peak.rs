@@ -44,16 +44,7 @@ fn main() {
         (512, 32, 3136, false, false),
         (3136, 512, 32, false, true),
     ] {
-        let a = if ta {
-            DMatrix::<f32>::from_element(k, m, 0.5)
-        } else {
-            DMatrix::from_element(m, k, 0.5)
-        };
-        let b = if tb {
-            DMatrix::<f32>::from_element(n, k, 0.5)
-        } else {
-            DMatrix::from_element(k, n, 0.5)
-        };
+        let (a, b) = operands(m, k, n, ta, tb);
         let reps = (2e9 / (2.0 * (m * k * n) as f64)).ceil() as usize;
         let _ = gemm(&a, ta, &b, tb);
         let t = Instant::now();
@@ -76,6 +67,16 @@ fn main() {
             gflop / best * 1e3
         );
     }
+}
+
+/// The operands of `op(A) op(B)` with `C` of `m x n` and inner dimension `k`, stored transposed where asked.
+fn operands(m: usize, k: usize, n: usize, ta: bool, tb: bool) -> (DMatrix<f32>, DMatrix<f32>) {
+    let a = if ta { (k, m) } else { (m, k) };
+    let b = if tb { (n, k) } else { (k, n) };
+    (
+        DMatrix::from_element(a.0, a.1, 0.5),
+        DMatrix::from_element(b.0, b.1, 0.5),
+    )
 }
 
 /// Floating-point operations in the products of one W2 training step (2 per multiply-add): each layer's forward
@@ -108,14 +109,7 @@ fn w1_products(threads: usize) {
     for batch in [64, 512] {
         let (mut total, mut flop) = (0.0, 0.0);
         for (m, k, n, ta, tb) in w1_shapes(batch) {
-            let a =
-                DMatrix::<f32>::from_fn(if ta { k } else { m }, if ta { m } else { k }, |i, j| {
-                    ((i * 7 + j * 3) % 11) as f32 * 0.1
-                });
-            let b =
-                DMatrix::<f32>::from_fn(if tb { n } else { k }, if tb { k } else { n }, |i, j| {
-                    ((i * 5 + j) % 13) as f32 * 0.1
-                });
+            let (a, b) = operands(m, k, n, ta, tb);
             let reps = (2e9 / (2.0 * (m * k * n) as f64)).ceil() as usize;
             let _ = gemm(&a, ta, &b, tb);
             let mut runs: Vec<f64> = (0..15)
