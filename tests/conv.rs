@@ -630,3 +630,103 @@ fn bn_relu_pool_refuses_wrong_shapes_and_foreign_winners() {
         "{e}"
     );
 }
+
+/// The fast convolution as it was computed before its patches were read in place: im2col into a patch matrix and
+/// matrixmultiply's product per image, the weight gradient summed over groups of four images (the groups added in
+/// order), the input gradient by col2im. `f32`, where the gathered kernel runs.
+fn conv_by_patch_matrix(
+    x: &DMatrix<f32>,
+    w: &DMatrix<f32>,
+    b: &DMatrix<f32>,
+    dy: &DMatrix<f32>,
+    g: &ConvGeom,
+) -> (DMatrix<f32>, DMatrix<f32>, DMatrix<f32>) {
+    use zerodl::kernels::{packed_gemm, Strided};
+    let (n, p, k, c) = (x.ncols(), g.positions(), g.patch(), g.c_out);
+    let (mut y, mut dx) = (
+        DMatrix::zeros(g.out_len(), n),
+        DMatrix::zeros(g.in_len(), n),
+    );
+    let mut dw = vec![0f32; k * c];
+    let (mut pad, mut cols, mut dcols) = (Vec::new(), vec![0f32; p * k], vec![0f32; p * k]);
+    for group in (0..n).collect::<Vec<_>>().chunks(4) {
+        let mut part = vec![0f32; k * c];
+        for &img in group {
+            let xp = conv_fast::padded(x.column(img).as_slice(), g, &mut pad).to_vec();
+            conv_fast::im2col(&xp, g, &mut cols);
+            let (ol, il) = (g.out_len(), g.in_len());
+            let yn = &mut y.as_mut_slice()[img * ol..(img + 1) * ol];
+            packed_gemm(
+                p,
+                k,
+                c,
+                Strided::col_major(&cols, p, false),
+                Strided::of(w, false),
+                0.0,
+                yn,
+                p,
+            );
+            for (ch, run) in yn.chunks_exact_mut(p).enumerate() {
+                run.iter_mut().for_each(|v| *v += b[(0, ch)]);
+            }
+            let gn = dy.column(img);
+            let gv = Strided::col_major(gn.as_slice(), p, false);
+            packed_gemm(
+                k,
+                p,
+                c,
+                Strided::col_major(&cols, p, true),
+                gv,
+                1.0,
+                &mut part,
+                k,
+            );
+            packed_gemm(p, c, k, gv, Strided::of(w, true), 0.0, &mut dcols, p);
+            conv_fast::col2im(
+                &dcols,
+                g,
+                &mut pad,
+                &mut dx.as_mut_slice()[img * il..(img + 1) * il],
+            );
+        }
+        dw.iter_mut().zip(&part).for_each(|(a, &v)| *a += v);
+    }
+    (y, DMatrix::from_vec(k, c, dw), dx)
+}
+
+fn f32_conv_case() -> impl Strategy<Value = (ConvGeom, usize, u64)> {
+    (
+        (1..5usize, 1..12usize, 1..12usize, 1..40usize),
+        (1..6usize, 1..6usize, 1..3usize, 0..3usize),
+        1..10usize,
+        any::<u64>(),
+    )
+        .prop_filter_map(
+            "kernel fits",
+            |((ci, h, w, co), (kh, kw, s, pad), n, seed)| {
+                Some((ConvGeom::new(ci, h, w, co, kh, kw, s, pad).ok()?, n, seed))
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// In `f32` on a CPU with AVX2 and FMA the fast convolution reads each image's patches where they lie
+    /// (`kernels::gathered`), with no patch matrix: its output and its weight and input gradients are those of the
+    /// patch-matrix computation, bit for bit, on output channels around the kernel's 16-row tiles.
+    #[test]
+    fn fast_conv_in_f32_gives_the_patch_matrix_bits((g, n, seed) in f32_conv_case()) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut draw = |r: usize, c: usize| DMatrix::<f32>::from_fn(r, c, |_, _| rng.random_range(-1.0..1.0));
+        let (x, w, b, dy) = (draw(g.in_len(), n), draw(g.patch(), g.c_out), draw(1, g.c_out), draw(g.out_len(), n));
+        let (y0, dw0, dx0) = conv_by_patch_matrix(&x, &w, &b, &dy, &g);
+        let y = conv_fast::forward(&x, &w, &b, &g).unwrap();
+        let grads = conv_fast::backward(&dy, &x, &w, &g, true).unwrap();
+        let bits = |m: &DMatrix<f32>| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&y), bits(&y0), "forward, {}", g);
+        prop_assert_eq!(bits(&grads.dw), bits(&dw0), "weight gradient, {}", g);
+        prop_assert_eq!(bits(&grads.dx), bits(&dx0), "input gradient, {}", g);
+    }
+}

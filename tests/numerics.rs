@@ -221,3 +221,71 @@ fn the_tiled_transpose_is_nalgebras_entry_for_entry() {
         assert_eq!(t, a.transpose(), "{rows}x{cols}");
     }
 }
+
+#[test]
+fn the_gathered_kernel_gives_matrixmultiplys_bits() {
+    // The convolution reads its patches where they lie (`kernels::gathered`), with the output channels along the
+    // vector lanes: `Cᵀ = Bᵀ Aᵀ` in place of `C = A B`. Every entry must still be matrixmultiply's, or the
+    // committed figures would change. `B` is materialised from random offsets and handed to matrixmultiply;
+    // shapes around the 16-row tile, the 6-column tile and the blocks of 256 terms, `C` with its rows or its
+    // columns contiguous, β of 0, 1 and neither.
+    use rand::{Rng, SeedableRng};
+    use zerodl::kernels::{gathered, packed_gemm, Strided};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+    let mut checked = 0;
+    for case in 0..300 {
+        let m = [1, 7, 15, 16, 17, 32, 33, 64][case % 8];
+        let k = [1, 3, 25, 196, 255, 256, 257, 600][rng.random_range(0..8)];
+        let n = rng.random_range(1..30);
+        let beta = [0.0f32, 1.0, 0.75][rng.random_range(0..3)];
+        let src: Vec<f32> = (0..500).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let row_off: Vec<u32> = (0..k).map(|_| rng.random_range(0..250)).collect();
+        let col_off: Vec<u32> = (0..n).map(|_| rng.random_range(0..250)).collect();
+        let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| src[(row_off[i % k] + col_off[i / k]) as usize])
+            .collect();
+        let c0: Vec<f32> = (0..m * n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let mut want = c0.clone();
+        let av = Strided::col_major(&a, m, false);
+        packed_gemm(
+            m,
+            k,
+            n,
+            av,
+            Strided::col_major(&b, k, false),
+            beta,
+            &mut want,
+            m,
+        );
+        let mut panels = Vec::new();
+        gathered::panels(m, k, |i, p| a[i + p * m], &mut panels);
+        // C column-major (rows contiguous) or row-major.
+        let row_major = rng.random_bool(0.5);
+        let (rsc, csc) = if row_major { (n, 1) } else { (1, m) };
+        let mut got = vec![0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                got[i * rsc + j * csc] = c0[i + j * m];
+            }
+        }
+        if !gathered::sgemm(
+            m, &panels, &src, &row_off, &col_off, beta, &mut got, rsc, csc,
+        ) {
+            eprintln!("skipped: this CPU lacks AVX2 and FMA, so the gathered kernel does not run");
+            return;
+        }
+        for i in 0..m {
+            for j in 0..n {
+                let (x, y) = (got[i * rsc + j * csc], want[i + j * m]);
+                assert_eq!(
+                    x.to_bits(),
+                    y.to_bits(),
+                    "{m}x{k}x{n}, beta {beta}, row-major C {row_major}: ({i}, {j}): {x} against {y}"
+                );
+            }
+        }
+        checked += m * n;
+    }
+    assert!(checked > 20_000, "too few entries compared: {checked}");
+}

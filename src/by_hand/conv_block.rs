@@ -8,11 +8,10 @@
 
 use super::batch_norm::{lane_dot, lane_sum};
 use super::conv::ConvGrads;
-use super::conv_fast::{backward_images, forward_image, ImageErrors, Scratch};
+use super::conv_fast::{backward_images, forward_image, ImageErrors, Scratch, Weights};
 use super::pool_fast::max_image;
 use crate::error::{Error, Result};
 use crate::kernels::par::{zeros_each, zeros_then};
-use crate::kernels::Strided;
 use crate::layout::{ConvGeom, PoolGeom};
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -125,8 +124,7 @@ pub fn forward<T: Real>(
     super::conv::check_forward("conv_relu_pool", x, w, b, cg)?;
     let n = x.ncols();
     check_block("conv_relu_pool", cg, pg, n)?;
-    let wt = w.transpose();
-    let wv = Strided::of(&wt, true);
+    let wp = Weights::new(w, cg);
     let pooled = pool_images(
         n,
         pg,
@@ -135,7 +133,7 @@ pub fn forward<T: Real>(
             // The product overwrites every entry (β = 0 reads nothing): no need to clear what the last image left.
             conv_out.resize(pg.in_len(), T::zero());
             let xn = &x.as_slice()[img * cg.in_len()..(img + 1) * cg.in_len()];
-            forward_image(xn, wv, b, cg, s, conv_out);
+            forward_image(xn, &wp, b, cg, s, conv_out);
             conv_out.iter_mut().for_each(|v| *v = relu(*v));
         },
     );

@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::kernels::par::zeros_then;
-use crate::kernels::{gemm_strided, Strided};
+use crate::kernels::{as_f32, as_f32_mut, gathered, gemm_strided, Strided};
 use crate::layout::ConvGeom;
 use crate::scalar::Real;
 use nalgebra::DMatrix;
@@ -155,10 +155,7 @@ pub fn forward<T: Real>(
     if n == 0 {
         return Ok(DMatrix::zeros(g.out_len(), 0));
     }
-    // `Wᵀ` laid out once per call, so that the kernel's copy of the right operand into panels along its columns
-    // reads contiguous runs for every image instead of gathering `W`'s entries `K` apart.
-    let wt = w.transpose();
-    let wv = Strided::of(&wt, true);
+    let wp = Weights::new(w, g);
     let xs = x.as_slice();
     let y = zeros_then(
         g.out_len() * n,
@@ -166,48 +163,135 @@ pub fn forward<T: Real>(
         || Scratch::new(g),
         |scratch, img, yn| {
             let xn = &xs[img * g.in_len()..(img + 1) * g.in_len()];
-            forward_image(xn, wv, b, g, scratch, yn);
+            forward_image(xn, &wp, b, g, scratch, yn);
         },
     );
     Ok(DMatrix::from_vec(g.out_len(), n, y))
 }
 
 /// Image `n`'s output (5.1), `cols(X_n) W + b`, into `yn` (`P x C_out`, column by column; its old entries are
-/// not read), with `W` as [`forward`] lays it out.
+/// not read), with `W` as [`Weights`] lays it out.
 pub(crate) fn forward_image<T: Real>(
     xn: &[T],
-    w: Strided<T>,
+    w: &Weights<T>,
     b: &DMatrix<T>,
     g: &ConvGeom,
     s: &mut Scratch<T>,
     yn: &mut [T],
 ) {
     let p = g.positions();
-    im2col(padded(xn, g, &mut s.pad), g, &mut s.cols);
-    let cols = Strided::col_major(&s.cols, p, false);
-    gemm_strided(p, g.patch(), g.c_out, cols, w, T::zero(), yn, p);
+    let xp = padded(xn, g, &mut s.pad);
+    let gathered = w.gathered.as_ref().and_then(|gw| {
+        let (xp, y) = (as_f32(xp)?, as_f32_mut(yn)?);
+        // `Yᵀ = Wᵀ cols(X)ᵀ`, each patch entry read where it lies in the padded planes: entry `(c, p)` of `Yᵀ`
+        // is entry `p` of channel `c`'s plane of `Y`.
+        let o = &gw.offsets;
+        gathered::sgemm(g.c_out, &gw.wt, xp, &o.patch, &o.pos, 0.0, y, p, 1).then_some(())
+    });
+    if gathered.is_none() {
+        im2col(xp, g, patch_room(&mut s.cols, g));
+        let cols = Strided::col_major(&s.cols, p, false);
+        let wv = Strided::of(&w.wt, true);
+        gemm_strided(p, g.patch(), g.c_out, cols, wv, T::zero(), yn, p);
+    }
     for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
         channel.iter_mut().for_each(|v| *v += bias);
     }
 }
+
+/// `W` as the forward pass reads it for every image, laid out once per call: `Wᵀ`, so that matrixmultiply's
+/// copy of the right operand into panels along its columns reads contiguous runs instead of gathering `W`'s
+/// entries `K` apart; for the gathered kernel (`f32` on a CPU with AVX2 and FMA), `Wᵀ` with its rows padded to
+/// the kernel's tile, and where each patch entry and each output position lie in the padded planes.
+pub(crate) struct Weights<T> {
+    wt: DMatrix<T>,
+    gathered: Option<GatheredWeights>,
+}
+
+struct GatheredWeights {
+    wt: Vec<f32>,
+    offsets: Offsets,
+}
+
+impl<T: Real> Weights<T> {
+    pub(crate) fn new(w: &DMatrix<T>, g: &ConvGeom) -> Self {
+        let wt = w.transpose();
+        let gathered = Offsets::new::<T>(g).and_then(|offsets| {
+            let w = as_f32(w.as_slice())?;
+            let mut panels = Vec::new();
+            gathered::panels(g.c_out, g.patch(), |c, k| w[k + c * g.patch()], &mut panels);
+            Some(GatheredWeights {
+                wt: panels,
+                offsets,
+            })
+        });
+        Weights { wt, gathered }
+    }
+}
+
+/// Where the gathered kernel finds the patch matrix in one image's padded planes: entry `(p, k)` of `cols(X)`
+/// is `pos[p] + patch[k]`. `None` for `f64`, on a CPU without AVX2 and FMA, and for planes too large for
+/// 32-bit offsets: those take im2col and matrixmultiply.
+pub(crate) struct Offsets {
+    patch: Vec<u32>,
+    pos: Vec<u32>,
+}
+
+impl Offsets {
+    pub(crate) fn new<T: Real>(g: &ConvGeom) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        let fast = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let fast = false;
+        let (ph, pw) = g.padded_hw();
+        if !fast || as_f32::<T>(&[]).is_none() || g.c_in * ph * pw > u32::MAX as usize {
+            return None;
+        }
+        let mut patch = Vec::with_capacity(g.patch());
+        for ci in 0..g.c_in {
+            for dy in 0..g.kh {
+                for dx in 0..g.kw {
+                    patch.push(((ci * ph + dy) * pw + dx) as u32);
+                }
+            }
+        }
+        let mut pos = Vec::with_capacity(g.positions());
+        for oy in 0..g.out_h() {
+            for ox in 0..g.out_w() {
+                pos.push((oy * g.stride * pw + ox * g.stride) as u32);
+            }
+        }
+        Some(Offsets { patch, pos })
+    }
+}
 // ANCHOR_END: conv_fast_forward
 
-/// One task's buffers: an image's patches, its padded planes, and (for errors that are not a slice of `dy`
-/// as it lies) its error.
+/// One task's buffers: an image's patches (or their gradients), its padded planes, (for errors that are not a
+/// slice of `dy` as it lies) its error, and its error transposed for the gathered kernel. Each is sized when
+/// first used: a task that never builds patches never clears room for them.
 pub(crate) struct Scratch<T> {
     cols: Vec<T>,
     pad: Vec<T>,
     pub(crate) err: Vec<T>,
+    gt: Vec<f32>,
 }
 
 impl<T: Real> Scratch<T> {
-    pub(crate) fn new(g: &ConvGeom) -> Self {
+    pub(crate) fn new(_g: &ConvGeom) -> Self {
         Scratch {
-            cols: vec![T::zero(); g.positions() * g.patch()],
+            cols: Vec::new(),
             pad: Vec::new(),
             err: Vec::new(),
+            gt: Vec::new(),
         }
     }
+}
+
+/// Room for one image's `P x K` patch matrix in `cols` (its old entries are overwritten by every user).
+fn patch_room<'a, T: Real>(cols: &'a mut Vec<T>, g: &ConvGeom) -> &'a mut [T] {
+    cols.resize(g.positions() * g.patch(), T::zero());
+    cols
 }
 
 /// Where the backward pass finds image `n`'s error `G_n` (`P x C_out`, column by column).
@@ -257,6 +341,7 @@ pub(crate) fn backward_images<T: Real>(
         DMatrix::zeros(0, 0)
     };
     let wv = Strided::of(w, true);
+    let offsets = Offsets::new::<T>(g);
     let dx_chunks: Vec<Option<&mut [T]>> = if need_dx {
         dx.as_mut_slice()
             .chunks_mut(g.in_len() * GROUP)
@@ -277,13 +362,17 @@ pub(crate) fn backward_images<T: Real>(
                 for (i, img) in images.enumerate() {
                     let gn = errs.image(img, &mut s.err);
                     let xn = &x.as_slice()[img * g.in_len()..(img + 1) * g.in_len()];
-                    im2col_t(padded(xn, g, &mut s.pad), g, &mut s.cols);
+                    let xp = padded(xn, g, &mut s.pad);
                     let gv = Strided::col_major(gn, p, false);
-                    let cols = Strided::col_major(&s.cols, k, false);
-                    gemm_strided(k, p, c, cols, gv, T::one(), &mut dw, k);
+                    if !weight_grad_gathered(gn, xp, g, offsets.as_ref(), &mut s.gt, &mut dw) {
+                        im2col_t(xp, g, patch_room(&mut s.cols, g));
+                        let cols = Strided::col_major(&s.cols, k, false);
+                        gemm_strided(k, p, c, cols, gv, T::one(), &mut dw, k);
+                    }
                     crate::kernels::sum::add_run_sums(gn, p, p, &mut db); // each channel's sum
                     if let Some(dxg) = dx_group.as_deref_mut() {
-                        gemm_strided(p, c, k, gv, wv, T::zero(), &mut s.cols, p); // (5.2) and (5.3)
+                        let dcols = patch_room(&mut s.cols, g);
+                        gemm_strided(p, c, k, gv, wv, T::zero(), dcols, p); // (5.2) and (5.3)
                         let dxn = &mut dxg[i * g.in_len()..(i + 1) * g.in_len()];
                         col2im(&s.cols, g, &mut s.pad, dxn);
                     }
@@ -293,7 +382,12 @@ pub(crate) fn backward_images<T: Real>(
         )
         .collect();
     // ANCHOR_END: conv_fast_backward
-    let mut dw = DMatrix::zeros(k, c);
+    // The gathered kernel sums each group's `dWᵀ` (`C_out x K`, its columns runs of `C_out`), the other path `dW`.
+    let mut dw = if offsets.is_some() {
+        DMatrix::zeros(c, k)
+    } else {
+        DMatrix::zeros(k, c)
+    };
     let mut db = DMatrix::zeros(1, c);
     for (pw, pb) in &partial {
         dw.as_mut_slice()
@@ -305,5 +399,29 @@ pub(crate) fn backward_images<T: Real>(
             .zip(pb)
             .for_each(|(a, &b)| *a += b);
     }
+    if offsets.is_some() {
+        dw = crate::kernels::transpose(&dw);
+    }
     ConvGrads { dx, dw, db }
+}
+
+/// `dWᵀ ← dWᵀ + G_nᵀ cols(X_n)` by the gathered kernel (`dw` holds `dWᵀ`, `C_out x K` column by column): the output channels along
+/// the vector lanes, the patch entries read where they lie in `xp` (the image's padded planes). `G_nᵀ` is laid
+/// out in `gt` with its rows padded to the kernel's tile. `false`, with nothing done, where the kernel does not
+/// run (see [`Offsets`]).
+fn weight_grad_gathered<T: Real>(
+    gn: &[T],
+    xp: &[T],
+    g: &ConvGeom,
+    offsets: Option<&Offsets>,
+    gt: &mut Vec<f32>,
+    dw: &mut [T],
+) -> bool {
+    let (Some(o), Some(gn), Some(xp), Some(dw)) = (offsets, as_f32(gn), as_f32(xp), as_f32_mut(dw))
+    else {
+        return false;
+    };
+    let p = g.positions();
+    gathered::panels(g.c_out, p, |ch, pos| gn[pos + ch * p], gt);
+    gathered::sgemm(g.c_out, gt, xp, &o.pos, &o.patch, 1.0, dw, 1, g.c_out)
 }

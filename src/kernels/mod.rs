@@ -3,6 +3,7 @@
 //! kernel or another threading policy changes one place, and the thread count never changes a result.
 
 pub mod act;
+pub mod gathered;
 pub mod gemm;
 pub mod par;
 pub mod small;
