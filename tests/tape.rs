@@ -82,6 +82,36 @@ fn a_handle_kept_across_reset_is_stale_not_a_silent_read() {
 }
 
 #[test]
+fn reset_returning_hands_back_the_batch_and_leaves_no_handle_alive() {
+    let mut t = Tape::<f64>::new();
+    let w = t.param(m(2, 1, &[0.5, -1.0]));
+    let batch = m(3, 2, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let x = t.constant(batch.clone());
+    let y = t.matmul(x, w).unwrap();
+    // A parameter is refused, and the tape is left as it was.
+    assert!(matches!(
+        t.reset_returning(w),
+        Err(Error::Invalid {
+            op: "reset_returning",
+            ..
+        })
+    ));
+    assert_eq!(t.value(y).unwrap()[(2, 0)], 5.0 * 0.5 - 6.0);
+    let back = t.reset_returning(x).unwrap();
+    assert_eq!(back, batch);
+    assert!(matches!(t.value(y), Err(Error::StaleVar { .. })));
+    assert!(matches!(
+        t.reset_returning(x),
+        Err(Error::StaleVar {
+            op: "reset_returning",
+            ..
+        })
+    ));
+    assert!(t.is_empty());
+    assert_eq!(t.value(w).unwrap()[(1, 0)], -1.0, "the parameters stay");
+}
+
+#[test]
 fn backward_needs_a_scalar() {
     let mut t = Tape::<f64>::new();
     let x = t.leaf(DMatrix::zeros(2, 3));

@@ -157,6 +157,30 @@ impl<T: Real> Tape<T> {
     }
     // ANCHOR_END: reset
 
+    /// [`Tape::reset`], handing back the value of `v`, a transient value of this step (the input batch, say),
+    /// instead of dropping it: a loop that feeds the same batch every step (a benchmark) moves it in and takes it
+    /// back rather than copying it in each time. A parameter, or a handle that is stale or from another tape, is
+    /// an error, and the tape is not reset then.
+    pub fn reset_returning(&mut self, v: Var) -> Result<DMatrix<T>> {
+        const OP: &str = "reset_returning";
+        if v.is_param() {
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "variable #{} is a parameter, which survives a reset",
+                    v.index
+                ),
+            ));
+        }
+        self.get(v, OP)?;
+        let value = std::mem::replace(
+            &mut self.nodes[v.index as usize].value,
+            DMatrix::zeros(0, 0),
+        );
+        self.reset();
+        Ok(value)
+    }
+
     /// Number of transient values recorded since the last reset.
     pub fn len(&self) -> usize {
         self.nodes.len()

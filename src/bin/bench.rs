@@ -146,15 +146,22 @@ fn train_step<M: Classifier>(
     tape: &mut Tape<f32>,
     model: &M,
     opt: &mut dyn Optimizer<f32>,
-    x: &DMatrix<f32>,
+    x: &mut DMatrix<f32>,
     labels: &[usize],
 ) {
-    tape.reset();
-    let xv = tape.constant(x.clone());
+    let xv = lend(tape, x);
     let z = model.logits(tape, xv).expect("shapes fit");
     let loss = tape.softmax_cross_entropy(z, labels).expect("labels fit");
     let mut g = tape.backward(loss).expect("scalar loss");
     opt.step(tape, &mut g, &model.params()).expect("parameters");
+    *x = tape.reset_returning(xv).expect("this step's input");
+}
+
+/// The batch `x` moved onto the (reset) tape as a constant, to be taken back with `reset_returning` at the
+/// end of the step: the same batch every step, as PyTorch's loop feeds its tensor, without a copy per step.
+fn lend(tape: &mut Tape<f32>, x: &mut DMatrix<f32>) -> zerodl::Var {
+    tape.reset();
+    tape.constant(std::mem::replace(x, DMatrix::zeros(0, 0)))
 }
 
 /// A comma-separated list of positive numbers, or a message naming the flag and the bad entry.
@@ -317,10 +324,10 @@ fn main() {
                         &mut rng,
                     )
                     .expect("sizes");
-                    let x = random(batch, 784, 2);
+                    let mut x = random(batch, 784, 2);
                     let mut opt = Sgd { lr: 0.01 };
                     let (med, min, max, runs) = time(mode, &mut flat, || {
-                        train_step(&mut tape, &model, &mut opt, &x, &labels)
+                        train_step(&mut tape, &model, &mut opt, &mut x, &labels)
                     });
                     json!({"workload": "mlp", "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
@@ -345,11 +352,10 @@ fn main() {
                     let head = Linear::new(&mut tape, hidden, 1, Init::Xavier, &mut rng);
                     let mut params = lstm.params();
                     params.extend(head.params());
-                    let (x, y) = (random(batch, steps * features, 2), random(batch, 1, 3));
+                    let (mut x, y) = (random(batch, steps * features, 2), random(batch, 1, 3));
                     let mut opt = Adam::new(1e-3);
                     let (med, min, max, runs) = time(mode, &mut flat, || {
-                        tape.reset();
-                        let xv = tape.constant(x.clone());
+                        let xv = lend(&mut tape, &mut x);
                         let yv = tape.constant(y.clone());
                         let out = lstm.forward(&mut tape, xv).expect("shapes fit");
                         let last = tape
@@ -359,6 +365,7 @@ fn main() {
                         let loss = tape.mse(p, yv).expect("shapes fit");
                         let mut g = tape.backward(loss).expect("scalar loss");
                         opt.step(&mut tape, &mut g, &params).expect("parameters");
+                        x = tape.reset_returning(xv).expect("this step's input");
                     });
                     json!({"workload": "lstm", "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
@@ -389,12 +396,11 @@ fn main() {
                     let head = Linear::new(&mut tape, 2 * hidden, 2, Init::Xavier, &mut rng);
                     let mut params = gru.params();
                     params.extend(head.params());
-                    let x = random(batch, steps * features, 2);
+                    let mut x = random(batch, steps * features, 2);
                     let labels: Vec<usize> = (0..batch).map(|i| i % 2).collect();
                     let mut opt = Adam::new(1e-3);
                     let (med, min, max, runs) = time(mode, &mut flat, || {
-                        tape.reset();
-                        let xv = tape.constant(x.clone());
+                        let xv = lend(&mut tape, &mut x);
                         let out = gru.forward(&mut tape, xv).expect("shapes fit");
                         // Block t of the output is [forward_t | reverse_t].
                         let fwd = tape
@@ -407,6 +413,7 @@ fn main() {
                         let loss = tape.softmax_cross_entropy(z, &labels).expect("labels fit");
                         let mut g = tape.backward(loss).expect("scalar loss");
                         opt.step(&mut tape, &mut g, &params).expect("parameters");
+                        x = tape.reset_returning(xv).expect("this step's input");
                     });
                     json!({"workload": "bigru", "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
@@ -429,10 +436,10 @@ fn main() {
                         Cnn::book_bn(&mut tape, Impl::Fast, BnImpl::Fused, &mut rng)
                     }
                     .expect("geometry");
-                    let x = random(batch, 784, 2);
+                    let mut x = random(batch, 784, 2);
                     let mut opt = Adam::new(1e-3);
                     let (med, min, max, runs) = time(mode, &mut flat, || {
-                        train_step(&mut tape, &model, &mut opt, &x, &labels)
+                        train_step(&mut tape, &model, &mut opt, &mut x, &labels)
                     });
                     json!({"workload": workload, "batch": batch, "threads": nthreads,
                            "median_ms": med, "min_ms": min, "max_ms": max, "runs": runs})
