@@ -198,6 +198,7 @@ pub(crate) fn forward_image<T: Real>(
         channel.iter_mut().for_each(|v| *v += bias);
     }
 }
+// ANCHOR_END: conv_fast_forward
 
 /// `W` as the forward pass reads it for every image, laid out once per call: `Wᵀ`, so that matrixmultiply's
 /// copy of the right operand into panels along its columns reads contiguous runs instead of gathering `W`'s
@@ -230,8 +231,8 @@ impl<T: Real> Weights<T> {
 }
 
 /// Where the gathered kernel finds the patch matrix in one image's padded planes: entry `(p, k)` of `cols(X)`
-/// is `pos[p] + patch[k]`. `None` for `f64`, on a CPU without AVX2 and FMA, and for planes too large for
-/// 32-bit offsets: those take im2col and matrixmultiply.
+/// is `pos[p] + patch[k]`. `None` for `f64`, where the kernel is not [`gathered::preferred`], and for planes
+/// too large for 32-bit offsets: those take im2col and matrixmultiply.
 pub(crate) struct Offsets {
     patch: Vec<u32>,
     pos: Vec<u32>,
@@ -239,11 +240,7 @@ pub(crate) struct Offsets {
 
 impl Offsets {
     pub(crate) fn new<T: Real>(g: &ConvGeom) -> Option<Self> {
-        #[cfg(target_arch = "x86_64")]
-        let fast = std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma");
-        #[cfg(not(target_arch = "x86_64"))]
-        let fast = false;
+        let fast = gathered::preferred();
         let (ph, pw) = g.padded_hw();
         if !fast || as_f32::<T>(&[]).is_none() || g.c_in * ph * pw > u32::MAX as usize {
             return None;
@@ -265,7 +262,6 @@ impl Offsets {
         Some(Offsets { patch, pos })
     }
 }
-// ANCHOR_END: conv_fast_forward
 
 /// One task's buffers: an image's patches (or their gradients), its padded planes, (for errors that are not a
 /// slice of `dy` as it lies) its error, and its error transposed for the gathered kernel. Each is sized when

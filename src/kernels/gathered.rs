@@ -64,6 +64,18 @@ pub fn sgemm(
     false
 }
 
+/// Whether the convolution should read its patches through this kernel: on a CPU with AVX2 and FMA, and not on
+/// one with AVX-512, where matrixmultiply runs its own 16-lane kernel and this one (8 lanes) has not been
+/// measured against it.
+pub fn preferred() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+        && !is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// `A` (`m x k`, entry `(i, p)` given by `at(i, p)`) in [`sgemm`]'s panels, the last panel's rows past `m` zero.
 pub fn panels(m: usize, k: usize, at: impl Fn(usize, usize) -> f32, out: &mut Vec<f32>) {
     out.clear();
@@ -176,6 +188,7 @@ mod x86 {
         }
     }
 
+    // ANCHOR: gathered_tile
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile_n<const N: usize>(
         a: *const f32,
@@ -191,6 +204,7 @@ mod x86 {
             base[j] = src.add(cols[j] as usize);
         }
         let mut ap = a;
+        // Per term: 16 entries of A from its panel, and each of B's 6 entries broadcast from where it lies.
         for &ro in rows {
             let (a0, a1) = (_mm256_loadu_ps(ap), _mm256_loadu_ps(ap.add(8)));
             let ro = ro as usize;
@@ -208,4 +222,5 @@ mod x86 {
             _mm256_storeu_ps(p1, _mm256_add_ps(hi[j], _mm256_loadu_ps(p1)));
         }
     }
+    // ANCHOR_END: gathered_tile
 }
