@@ -2,7 +2,9 @@
 //! ceiling the training step's products can reach on this machine. Runs on the pool's threads
 //! (`RAYON_NUM_THREADS=1` for one core), and ends with W2's floor: the floating-point operations of one training
 //! step divided by the best rate measured here. `--w1`: W1's own products at batches 64 and 512, each timed,
-//! and their sum: the least time a W1 step can take with this kernel on this machine.
+//! and their sum: the least time a W1 step can take with this kernel on this machine. `--gathered`: conv2's
+//! and conv1's forward product and weight gradient for one image, through im2col and matrixmultiply against the kernel that
+//! reads the patches where they lie (`kernels::gathered`), alternating in one process, on the calling thread.
 use nalgebra::DMatrix;
 use std::time::Instant;
 use zerodl::kernels::gemm;
@@ -10,12 +12,12 @@ use zerodl::kernels::gemm;
 fn main() {
     zerodl::kernels::par::join_global_pool().expect("the pool is built here first");
     let threads = rayon::current_num_threads();
-    let known = ["--small", "--conv", "--w1"];
+    let known = ["--small", "--conv", "--w1", "--gathered"];
     if let Some(a) = std::env::args()
         .skip(1)
         .find(|a| !known.contains(&a.as_str()))
     {
-        eprintln!("gemm_peak: unknown argument {a:?} (known: --small, --conv, --w1)");
+        eprintln!("gemm_peak: unknown argument {a:?} (known: --small, --conv, --w1, --gathered)");
         std::process::exit(2);
     }
     if std::env::args().any(|a| a == "--small") {
@@ -23,6 +25,9 @@ fn main() {
     }
     if std::env::args().any(|a| a == "--conv") {
         return conv_products();
+    }
+    if std::env::args().any(|a| a == "--gathered") {
+        return gathered_products();
     }
     if std::env::args().any(|a| a == "--w1") {
         return w1_products(threads);
@@ -204,4 +209,93 @@ fn unpacked_against_packed(name: &str, m: usize, k: usize, n: usize, rsb: usize,
         sp * 1e6,
         flop / sp / 1e9
     );
+}
+
+/// conv2's and conv1's per-image forward product and weight gradient both ways, each way timed over 50 images, the ways
+/// alternating ten times; the best and the median of the ten. The patch-matrix ways include their im2col (the
+/// forward's `Wᵀ` made once, as per call); the gathered ways include putting `G_nᵀ` in panels (`Wᵀ`'s panels and
+/// the offset tables made once, as per call).
+fn gathered_products() {
+    use zerodl::layout::ConvGeom;
+    gathered_layer("conv2", ConvGeom::same(32, 14, 14, 64, 5).expect("conv2"));
+    gathered_layer("conv1", ConvGeom::same(1, 28, 28, 32, 5).expect("conv1"));
+}
+
+fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
+    use zerodl::by_hand::conv_fast::{im2col, im2col_t, padded};
+    use zerodl::kernels::{gathered, gemm_strided, Strided};
+    let (p, k, c) = (g.positions(), g.patch(), g.c_out);
+    let (ph, pw) = g.padded_hw();
+    let value = |i: usize, s: usize| ((i * s) % 1000) as f32 / 1000.0 - 0.5;
+    let x: Vec<f32> = (0..g.in_len()).map(|i| value(i, 7919)).collect();
+    let w: Vec<f32> = (0..k * c).map(|i| value(i, 104_729)).collect(); // K x C, column-major
+    let gn: Vec<f32> = (0..p * c).map(|i| value(i, 31)).collect(); // P x C, column-major
+    let wt: Vec<f32> = (0..c * k).map(|i| w[i / c + k * (i % c)]).collect();
+    let mut patch = Vec::new();
+    for ci in 0..g.c_in {
+        for dy in 0..g.kh {
+            for dx in 0..g.kw {
+                patch.push(((ci * ph + dy) * pw + dx) as u32);
+            }
+        }
+    }
+    let pos: Vec<u32> = (0..p)
+        .map(|q| ((q / g.out_w()) * pw + q % g.out_w()) as u32)
+        .collect();
+    let mut wpanels = Vec::new();
+    gathered::panels(c, k, |ch, kk| w[kk + ch * k], &mut wpanels);
+    let (mut pad, mut cols, mut gpanels) = (Vec::new(), vec![0f32; p * k], Vec::new());
+    let (mut y, mut dw, mut dwt) = (vec![0f32; p * c], vec![0f32; k * c], vec![0f32; c * k]);
+    const REPS: usize = 50;
+    let mut times: [Vec<f64>; 4] = Default::default();
+    for _ in 0..10 {
+        let mut run = |i: usize, f: &mut dyn FnMut()| {
+            let t = Instant::now();
+            for _ in 0..REPS {
+                f();
+            }
+            times[i].push(t.elapsed().as_secs_f64() / REPS as f64 * 1e6);
+        };
+        run(0, &mut || {
+            im2col(padded(&x, &g, &mut pad), &g, &mut cols);
+            let (a, b) = (
+                Strided::col_major(&cols, p, false),
+                Strided::col_major(&wt, c, true),
+            );
+            gemm_strided(p, k, c, a, b, 0.0, &mut y, p);
+        });
+        run(1, &mut || {
+            let xp = padded(&x, &g, &mut pad);
+            gathered::sgemm(c, &wpanels, xp, &patch, &pos, 0.0, &mut y, p, 1);
+        });
+        run(2, &mut || {
+            im2col_t(padded(&x, &g, &mut pad), &g, &mut cols);
+            let (a, b) = (
+                Strided::col_major(&cols, k, false),
+                Strided::col_major(&gn, p, false),
+            );
+            gemm_strided(k, p, c, a, b, 1.0, &mut dw, k);
+        });
+        run(3, &mut || {
+            let xp = padded(&x, &g, &mut pad);
+            gathered::panels(c, p, |ch, q| gn[q + ch * p], &mut gpanels);
+            gathered::sgemm(c, &gpanels, xp, &pos, &patch, 1.0, &mut dwt, 1, c);
+        });
+    }
+    let flop = 2.0 * (p * k * c) as f64;
+    let names = [
+        "forward, im2col + matrixmultiply",
+        "forward, gathered",
+        "weight gradient, im2col_t + matrixmultiply",
+        "weight gradient, gathered",
+    ];
+    for (name, t) in names.iter().zip(&mut times) {
+        t.sort_by(f64::total_cmp);
+        println!(
+            "{layer} {name}: best {:.1} us ({:.1} GFLOP/s), median {:.1} us",
+            t[0],
+            flop / t[0] / 1e3,
+            t[t.len() / 2]
+        );
+    }
 }

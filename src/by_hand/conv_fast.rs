@@ -114,7 +114,7 @@ pub fn col2im<T: Real>(dcols: &[T], g: &ConvGeom, buf: &mut Vec<T>, dx_img: &mut
 /// each patch contiguous. The weight gradient sums over positions, and the product kernel copies its left
 /// operand into panels along the rows: from this layout that copy is a run of contiguous reads, from
 /// [`im2col`]'s it is a gather of single entries `P` apart (measured: a sixth of a CNN step on one thread).
-fn im2col_t<T: Real>(xp: &[T], g: &ConvGeom, cols: &mut [T]) {
+pub fn im2col_t<T: Real>(xp: &[T], g: &ConvGeom, cols: &mut [T]) {
     let (ph, pw) = g.padded_hw();
     let mut patches = cols[..g.positions() * g.patch()].chunks_exact_mut(g.patch());
     for oy in 0..g.out_h() {
@@ -200,6 +200,9 @@ pub(crate) fn forward_image<T: Real>(
 }
 // ANCHOR_END: conv_fast_forward
 
+/// The shortest patch whose forward product goes through the gathered kernel (conv2's has 800 entries).
+const MIN_GATHERED_PATCH: usize = 64;
+
 /// `W` as the forward pass reads it for every image, laid out once per call: `Wᵀ`, so that matrixmultiply's
 /// copy of the right operand into panels along its columns reads contiguous runs instead of gathering `W`'s
 /// entries `K` apart; for the gathered kernel (`f32` on a CPU with AVX2 and FMA), `Wᵀ` with its rows padded to
@@ -217,7 +220,10 @@ struct GatheredWeights {
 impl<T: Real> Weights<T> {
     pub(crate) fn new(w: &DMatrix<T>, g: &ConvGeom) -> Self {
         let wt = w.transpose();
-        let gathered = Offsets::new::<T>(g).and_then(|offsets| {
+        // The kernel writes `Yᵀ`'s tiles to `Y` an entry at a time, which a short patch does not pay for: conv1's
+        // (25 entries) took 29.4 µs per image against im2col and matrixmultiply's 23.5 (`gemm_peak --gathered`).
+        let long = g.patch() >= MIN_GATHERED_PATCH;
+        let gathered = Offsets::new::<T>(g).filter(|_| long).and_then(|offsets| {
             let w = as_f32(w.as_slice())?;
             let mut panels = Vec::new();
             gathered::panels(g.c_out, g.patch(), |c, k| w[k + c * g.patch()], &mut panels);
