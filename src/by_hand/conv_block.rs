@@ -128,7 +128,7 @@ pub fn forward<T: Real>(
     let pooled = pool_images(
         n,
         pg,
-        || Scratch::new(cg),
+        || Scratch::new(),
         |s, img, conv_out| {
             // The product overwrites every entry (β = 0 reads nothing): no need to clear what the last image left.
             conv_out.resize(pg.in_len(), T::zero());

@@ -160,7 +160,7 @@ pub fn forward<T: Real>(
     let y = zeros_then(
         g.out_len() * n,
         g.out_len(),
-        || Scratch::new(g),
+        || Scratch::new(),
         |scratch, img, yn| {
             let xn = &xs[img * g.in_len()..(img + 1) * g.in_len()];
             forward_image(xn, &wp, b, g, scratch, yn);
@@ -181,18 +181,23 @@ pub(crate) fn forward_image<T: Real>(
 ) {
     let p = g.positions();
     let xp = padded(xn, g, &mut s.pad);
-    let gathered = w.gathered.as_ref().and_then(|gw| {
-        let (xp, y) = (as_f32(xp)?, as_f32_mut(yn)?);
-        // `Yᵀ = Wᵀ cols(X)ᵀ`, each patch entry read where it lies in the padded planes: entry `(c, p)` of `Yᵀ`
-        // is entry `p` of channel `c`'s plane of `Y`.
-        let o = &gw.offsets;
-        gathered::sgemm(g.c_out, &gw.wt, xp, &o.patch, &o.pos, 0.0, y, p, 1).then_some(())
-    });
-    if gathered.is_none() {
-        im2col(xp, g, patch_room(&mut s.cols, g));
-        let cols = Strided::col_major(&s.cols, p, false);
-        let wv = Strided::of(&w.wt, true);
-        gemm_strided(p, g.patch(), g.c_out, cols, wv, T::zero(), yn, p);
+    match w {
+        Weights::Gathered { wt, offsets: o } => {
+            // `Yᵀ = Wᵀ cols(X)ᵀ`, each patch entry read where it lies in the padded planes: entry `(c, p)` of
+            // `Yᵀ` is entry `p` of channel `c`'s plane of `Y`.
+            let (xp, y) = (as_f32(xp).expect("f32"), as_f32_mut(yn).expect("f32"));
+            let ran = gathered::sgemm(g.c_out, wt, xp, &o.patch, &o.pos, 0.0, y, p, 1);
+            assert!(
+                ran,
+                "conv_fast: the gathered kernel was chosen on a CPU without AVX2"
+            );
+        }
+        Weights::Packed(wt) => {
+            im2col(xp, g, patch_room(&mut s.cols, g));
+            let cols = Strided::col_major(&s.cols, p, false);
+            let wv = Strided::of(wt, true);
+            gemm_strided(p, g.patch(), g.c_out, cols, wv, T::zero(), yn, p);
+        }
     }
     for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
         channel.iter_mut().for_each(|v| *v += bias);
@@ -203,36 +208,27 @@ pub(crate) fn forward_image<T: Real>(
 /// The shortest patch whose forward product goes through the gathered kernel (conv2's has 800 entries).
 const MIN_GATHERED_PATCH: usize = 64;
 
-/// `W` as the forward pass reads it for every image, laid out once per call: `Wᵀ`, so that matrixmultiply's
-/// copy of the right operand into panels along its columns reads contiguous runs instead of gathering `W`'s
-/// entries `K` apart; for the gathered kernel (`f32` on a CPU with AVX2 and FMA), `Wᵀ` with its rows padded to
-/// the kernel's tile, and where each patch entry and each output position lie in the padded planes.
-pub(crate) struct Weights<T> {
-    wt: DMatrix<T>,
-    gathered: Option<GatheredWeights>,
-}
-
-struct GatheredWeights {
-    wt: Vec<f32>,
-    offsets: Offsets,
+/// `W` as the forward pass reads it for every image, laid out once per call. For matrixmultiply, `Wᵀ`, so that
+/// its copy of the right operand into panels along its columns reads contiguous runs instead of gathering `W`'s
+/// entries `K` apart. For the gathered kernel (`f32` where it is [`gathered::preferred`]), `Wᵀ` in the kernel's
+/// panels, and where each patch entry and each output position lie in the padded planes.
+pub(crate) enum Weights<T> {
+    Packed(DMatrix<T>),
+    Gathered { wt: Vec<f32>, offsets: Offsets },
 }
 
 impl<T: Real> Weights<T> {
     pub(crate) fn new(w: &DMatrix<T>, g: &ConvGeom) -> Self {
-        let wt = w.transpose();
         // The kernel writes `Yᵀ`'s tiles to `Y` an entry at a time, which a short patch does not pay for: conv1's
         // (25 entries) took 29.4 µs per image against im2col and matrixmultiply's 23.5 (`gemm_peak --gathered`).
         let long = g.patch() >= MIN_GATHERED_PATCH;
         let gathered = Offsets::new::<T>(g).filter(|_| long).and_then(|offsets| {
             let w = as_f32(w.as_slice())?;
-            let mut panels = Vec::new();
-            gathered::panels(g.c_out, g.patch(), |c, k| w[k + c * g.patch()], &mut panels);
-            Some(GatheredWeights {
-                wt: panels,
-                offsets,
-            })
+            let mut wt = Vec::new();
+            gathered::panels(g.c_out, g.patch(), |c, k| w[k + c * g.patch()], &mut wt);
+            Some(Weights::Gathered { wt, offsets })
         });
-        Weights { wt, gathered }
+        gathered.unwrap_or_else(|| Weights::Packed(w.transpose()))
     }
 }
 
@@ -280,7 +276,7 @@ pub(crate) struct Scratch<T> {
 }
 
 impl<T: Real> Scratch<T> {
-    pub(crate) fn new(_g: &ConvGeom) -> Self {
+    pub(crate) fn new() -> Self {
         Scratch {
             cols: Vec::new(),
             pad: Vec::new(),
@@ -357,7 +353,7 @@ pub(crate) fn backward_images<T: Real>(
         .into_par_iter()
         .enumerate()
         .map_init(
-            || Scratch::new(g),
+            || Scratch::new(),
             |s, (group, mut dx_group)| {
                 let (mut dw, mut db) = (vec![T::zero(); k * c], vec![T::zero(); c]);
                 let images = group * GROUP..((group + 1) * GROUP).min(n);
@@ -366,7 +362,9 @@ pub(crate) fn backward_images<T: Real>(
                     let xn = &x.as_slice()[img * g.in_len()..(img + 1) * g.in_len()];
                     let xp = padded(xn, g, &mut s.pad);
                     let gv = Strided::col_major(gn, p, false);
-                    if !weight_grad_gathered(gn, xp, g, offsets.as_ref(), &mut s.gt, &mut dw) {
+                    if let Some(o) = &offsets {
+                        weight_grad_gathered(gn, xp, g, o, &mut s.gt, &mut dw);
+                    } else {
                         im2col_t(xp, g, patch_room(&mut s.cols, g));
                         let cols = Strided::col_major(&s.cols, k, false);
                         gemm_strided(k, p, c, cols, gv, T::one(), &mut dw, k);
@@ -407,23 +405,27 @@ pub(crate) fn backward_images<T: Real>(
     ConvGrads { dx, dw, db }
 }
 
-/// `dWᵀ ← dWᵀ + G_nᵀ cols(X_n)` by the gathered kernel (`dw` holds `dWᵀ`, `C_out x K` column by column): the output channels along
-/// the vector lanes, the patch entries read where they lie in `xp` (the image's padded planes). `G_nᵀ` is laid
-/// out in `gt` with its rows padded to the kernel's tile. `false`, with nothing done, where the kernel does not
-/// run (see [`Offsets`]).
+/// `dWᵀ ← dWᵀ + G_nᵀ cols(X_n)` by the gathered kernel (`dw` holds `dWᵀ`, `C_out x K` column by column): the
+/// output channels along the vector lanes, the patch entries read where they lie in `xp` (the image's padded
+/// planes). `G_nᵀ` is laid out in `gt` in the kernel's panels. Called only where [`Offsets`] exist, so `T` is `f32`.
 fn weight_grad_gathered<T: Real>(
     gn: &[T],
     xp: &[T],
     g: &ConvGeom,
-    offsets: Option<&Offsets>,
+    o: &Offsets,
     gt: &mut Vec<f32>,
     dw: &mut [T],
-) -> bool {
-    let (Some(o), Some(gn), Some(xp), Some(dw)) = (offsets, as_f32(gn), as_f32(xp), as_f32_mut(dw))
-    else {
-        return false;
-    };
+) {
+    let (gn, xp, dw) = (
+        as_f32(gn).expect("f32"),
+        as_f32(xp).expect("f32"),
+        as_f32_mut(dw).expect("f32"),
+    );
     let p = g.positions();
     gathered::panels(g.c_out, p, |ch, pos| gn[pos + ch * p], gt);
-    gathered::sgemm(g.c_out, gt, xp, &o.pos, &o.patch, 1.0, dw, 1, g.c_out)
+    let ran = gathered::sgemm(g.c_out, gt, xp, &o.pos, &o.patch, 1.0, dw, 1, g.c_out);
+    assert!(
+        ran,
+        "conv_fast: the gathered kernel was chosen on a CPU without AVX2"
+    );
 }
