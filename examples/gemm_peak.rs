@@ -222,8 +222,9 @@ fn gathered_products() {
 }
 
 fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
-    use zerodl::by_hand::conv_fast::{im2col, im2col_t, padded};
+    use zerodl::by_hand::conv_fast::{col2im, im2col, im2col_t, padded};
     use zerodl::kernels::{gathered, gemm_strided, Strided};
+    use zerodl::layout::ConvGeom;
     let (p, k, c) = (g.positions(), g.patch(), g.c_out);
     let (ph, pw) = g.padded_hw();
     let value = |i: usize, s: usize| ((i * s) % 1000) as f32 / 1000.0 - 0.5;
@@ -247,7 +248,43 @@ fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
     let (mut pad, mut cols, mut gpanels) = (Vec::new(), vec![0f32; p * k], Vec::new());
     let (mut y, mut dw, mut dwt) = (vec![0f32; p * c], vec![0f32; k * c], vec![0f32; c * k]);
     const REPS: usize = 50;
-    let mut times: [Vec<f64>; 4] = Default::default();
+    // The input gradient as a convolution: `G_n` padded by `kh - 1 - pad`, read through the flipped kernels.
+    let gt = ConvGeom::new(
+        c,
+        g.out_h(),
+        g.out_w(),
+        g.c_in,
+        g.kh,
+        g.kw,
+        1,
+        g.kh - 1 - g.pad,
+    )
+    .expect("dX geometry");
+    let (tph, tpw) = gt.padded_hw();
+    let mut tpatch = Vec::new();
+    for co in 0..c {
+        for dy in 0..g.kh {
+            for dx in 0..g.kw {
+                tpatch.push(((co * tph + dy) * tpw + dx) as u32);
+            }
+        }
+    }
+    let tpos: Vec<u32> = (0..gt.positions())
+        .map(|q| ((q / gt.out_w()) * tpw + q % gt.out_w()) as u32)
+        .collect();
+    let mut fpanels = Vec::new();
+    gathered::panels(
+        g.c_in,
+        gt.patch(),
+        |ci, kk| {
+            let (co, r) = (kk / (g.kh * g.kw), kk % (g.kh * g.kw));
+            let (dy, dx) = (g.kh - 1 - r / g.kw, g.kw - 1 - r % g.kw);
+            w[(ci * g.kh + dy) * g.kw + dx + co * k]
+        },
+        &mut fpanels,
+    );
+    let (mut dx0, mut dx1, mut pad2) = (vec![0f32; g.in_len()], vec![0f32; g.in_len()], Vec::new());
+    let mut times: [Vec<f64>; 6] = Default::default();
     for _ in 0..10 {
         let mut run = |i: usize, f: &mut dyn FnMut()| {
             let t = Instant::now();
@@ -281,13 +318,44 @@ fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
             gathered::panels(c, p, |ch, q| gn[q + ch * p], &mut gpanels);
             gathered::sgemm(c, &gpanels, xp, &pos, &patch, 1.0, &mut dwt, 1, c);
         });
+        run(4, &mut || {
+            let (a, b) = (
+                Strided::col_major(&gn, p, false),
+                Strided::col_major(&w, k, true),
+            );
+            gemm_strided(p, c, k, a, b, 0.0, &mut cols, p);
+            dx0.iter_mut().for_each(|v| *v = 0.0);
+            col2im(&cols, &g, &mut pad, &mut dx0);
+        });
+        run(5, &mut || {
+            let gp = padded(&gn, &gt, &mut pad2);
+            gathered::sgemm(
+                g.c_in,
+                &fpanels,
+                gp,
+                &tpatch,
+                &tpos,
+                0.0,
+                &mut dx1,
+                gt.positions(),
+                1,
+            );
+        });
     }
+    let err = dx0
+        .iter()
+        .zip(&dx1)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    println!("{layer} input gradient both ways: largest difference {err:e}");
     let flop = 2.0 * (p * k * c) as f64;
     let names = [
         "forward, im2col + matrixmultiply",
         "forward, gathered",
         "weight gradient, im2col_t + matrixmultiply",
         "weight gradient, gathered",
+        "input gradient, matrixmultiply + col2im",
+        "input gradient, as a convolution, gathered",
     ];
     for (name, t) in names.iter().zip(&mut times) {
         t.sort_by(f64::total_cmp);
