@@ -4,7 +4,9 @@
 //! step divided by the best rate measured here. `--w1`: W1's own products at batches 64 and 512, each timed,
 //! and their sum: the least time a W1 step can take with this kernel on this machine. `--gathered`: conv2's
 //! and conv1's forward product and weight gradient for one image, through im2col and matrixmultiply against the kernel that
-//! reads the patches where they lie (`kernels::gathered`), alternating in one process, on the calling thread.
+//! reads the patches where they lie (`kernels::gathered`), and the input gradient through matrixmultiply and col2im
+//! against the same kernel over the padded error with the rotated kernels, alternating in one process, on the
+//! calling thread.
 use nalgebra::DMatrix;
 use std::time::Instant;
 use zerodl::kernels::gemm;
@@ -221,17 +223,9 @@ fn gathered_products() {
     gathered_layer("conv1", ConvGeom::same(1, 28, 28, 32, 5).expect("conv1"));
 }
 
-fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
-    use zerodl::by_hand::conv_fast::{col2im, im2col, im2col_t, padded};
-    use zerodl::kernels::{gathered, gemm_strided, Strided};
-    use zerodl::layout::ConvGeom;
-    let (p, k, c) = (g.positions(), g.patch(), g.c_out);
+/// Where the gathered kernel finds `cols(X)` in one image's padded planes: entry `(p, k)` at `pos[p] + patch[k]`.
+fn offsets(g: &zerodl::layout::ConvGeom) -> (Vec<u32>, Vec<u32>) {
     let (ph, pw) = g.padded_hw();
-    let value = |i: usize, s: usize| ((i * s) % 1000) as f32 / 1000.0 - 0.5;
-    let x: Vec<f32> = (0..g.in_len()).map(|i| value(i, 7919)).collect();
-    let w: Vec<f32> = (0..k * c).map(|i| value(i, 104_729)).collect(); // K x C, column-major
-    let gn: Vec<f32> = (0..p * c).map(|i| value(i, 31)).collect(); // P x C, column-major
-    let wt: Vec<f32> = (0..c * k).map(|i| w[i / c + k * (i % c)]).collect();
     let mut patch = Vec::new();
     for ci in 0..g.c_in {
         for dy in 0..g.kh {
@@ -240,9 +234,23 @@ fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
             }
         }
     }
-    let pos: Vec<u32> = (0..p)
-        .map(|q| ((q / g.out_w()) * pw + q % g.out_w()) as u32)
+    let pos = (0..g.positions())
+        .map(|q| ((q / g.out_w()) * g.stride * pw + q % g.out_w() * g.stride) as u32)
         .collect();
+    (patch, pos)
+}
+
+fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
+    use zerodl::by_hand::conv_fast::{col2im, im2col, im2col_t, padded};
+    use zerodl::kernels::{gathered, gemm_strided, Strided};
+    use zerodl::layout::ConvGeom;
+    let (p, k, c) = (g.positions(), g.patch(), g.c_out);
+    let value = |i: usize, s: usize| ((i * s) % 1000) as f32 / 1000.0 - 0.5;
+    let x: Vec<f32> = (0..g.in_len()).map(|i| value(i, 7919)).collect();
+    let w: Vec<f32> = (0..k * c).map(|i| value(i, 104_729)).collect(); // K x C, column-major
+    let gn: Vec<f32> = (0..p * c).map(|i| value(i, 31)).collect(); // P x C, column-major
+    let wt: Vec<f32> = (0..c * k).map(|i| w[i / c + k * (i % c)]).collect();
+    let (patch, pos) = offsets(&g);
     let mut wpanels = Vec::new();
     gathered::panels(c, k, |ch, kk| w[kk + ch * k], &mut wpanels);
     let (mut pad, mut cols, mut gpanels) = (Vec::new(), vec![0f32; p * k], Vec::new());
@@ -260,18 +268,7 @@ fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
         g.kh - 1 - g.pad,
     )
     .expect("dX geometry");
-    let (tph, tpw) = gt.padded_hw();
-    let mut tpatch = Vec::new();
-    for co in 0..c {
-        for dy in 0..g.kh {
-            for dx in 0..g.kw {
-                tpatch.push(((co * tph + dy) * tpw + dx) as u32);
-            }
-        }
-    }
-    let tpos: Vec<u32> = (0..gt.positions())
-        .map(|q| ((q / gt.out_w()) * tpw + q % gt.out_w()) as u32)
-        .collect();
+    let (tpatch, tpos) = offsets(&gt);
     let mut fpanels = Vec::new();
     gathered::panels(
         g.c_in,
