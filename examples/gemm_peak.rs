@@ -241,9 +241,8 @@ fn offsets(g: &zerodl::layout::ConvGeom) -> (Vec<u32>, Vec<u32>) {
 }
 
 fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
-    use zerodl::by_hand::conv_fast::{col2im, im2col, im2col_t, padded};
+    use zerodl::by_hand::conv_fast::{self, col2im, im2col, im2col_t, padded};
     use zerodl::kernels::{gathered, gemm_strided, Strided};
-    use zerodl::layout::ConvGeom;
     let (p, k, c) = (g.positions(), g.patch(), g.c_out);
     let value = |i: usize, s: usize| ((i * s) % 1000) as f32 / 1000.0 - 0.5;
     let x: Vec<f32> = (0..g.in_len()).map(|i| value(i, 7919)).collect();
@@ -257,17 +256,7 @@ fn gathered_layer(layer: &str, g: zerodl::layout::ConvGeom) {
     let (mut y, mut dw, mut dwt) = (vec![0f32; p * c], vec![0f32; k * c], vec![0f32; c * k]);
     const REPS: usize = 50;
     // The input gradient as a convolution: `G_n` padded by `kh - 1 - pad`, read through the flipped kernels.
-    let gt = ConvGeom::new(
-        c,
-        g.out_h(),
-        g.out_w(),
-        g.c_in,
-        g.kh,
-        g.kw,
-        1,
-        g.kh - 1 - g.pad,
-    )
-    .expect("dX geometry");
+    let gt = conv_fast::input_grad_geometry(&g).expect("stride 1, square kernels");
     let (tpatch, tpos) = offsets(&gt);
     let mut fpanels = Vec::new();
     gathered::panels(

@@ -182,16 +182,7 @@ pub(crate) fn forward_image<T: Real>(
     let p = g.positions();
     let xp = padded(xn, g, &mut s.pad);
     match w {
-        Weights::Gathered { wt, offsets: o } => {
-            // `Yᵀ = Wᵀ cols(X)ᵀ`, each patch entry read where it lies in the padded planes: entry `(c, p)` of
-            // `Yᵀ` is entry `p` of channel `c`'s plane of `Y`.
-            let (xp, y) = (as_f32(xp).expect("f32"), as_f32_mut(yn).expect("f32"));
-            let ran = gathered::sgemm(g.c_out, wt, xp, &o.patch, &o.pos, 0.0, y, p, 1);
-            assert!(
-                ran,
-                "conv_fast: the gathered kernel was chosen on a CPU without AVX2"
-            );
-        }
+        Weights::Gathered { wt, offsets } => gathered_image(xp, wt, offsets, g, yn),
         Weights::Packed(wt) => {
             im2col(xp, g, patch_room(&mut s.cols, g));
             let cols = Strided::col_major(&s.cols, p, false);
@@ -202,6 +193,19 @@ pub(crate) fn forward_image<T: Real>(
     for (channel, &bias) in yn.chunks_exact_mut(p).zip(b.iter()) {
         channel.iter_mut().for_each(|v| *v += bias);
     }
+}
+
+/// `Y = cols(X) W` for one image by the gathered kernel, as `Yᵀ = Wᵀ cols(X)ᵀ` (`wt`: `Wᵀ` in the kernel's
+/// panels): each patch entry read where it lies in the padded planes `xp`, and entry `(c, p)` of `Yᵀ` written to
+/// entry `p` of channel `c`'s plane of `y` (its old entries are not read). Called only where [`Offsets`] exist,
+/// so `T` is `f32`.
+fn gathered_image<T: Real>(xp: &[T], wt: &[f32], o: &Offsets, g: &ConvGeom, y: &mut [T]) {
+    let (xp, y) = (as_f32(xp).expect("f32"), as_f32_mut(y).expect("f32"));
+    let ran = gathered::sgemm(g.c_out, wt, xp, &o.patch, &o.pos, 0.0, y, g.positions(), 1);
+    assert!(
+        ran,
+        "conv_fast: the gathered kernel was chosen on a CPU without AVX2"
+    );
 }
 // ANCHOR_END: conv_fast_forward
 
@@ -441,29 +445,31 @@ fn weight_grad_gathered<T: Real>(
 /// (`C_out` planes of `H' x W'`) padded by `k - 1 - pad`, convolved with the kernels flipped in both directions
 /// and with input and output channels swapped, gives `dX` (`C_in` planes of `H x W`): entry
 /// `dX[ci, y, x] = Σ W[co, ci, dy, dx] G[co, y + pad - dy, x + pad - dx]`, `G` zero outside its planes.
-/// `Some` where the layer computes the input gradient this way, through the gathered kernel, instead of as
-/// `col2im(G_n Wᵀ)`: in `f32` where the kernel is [`gathered::preferred`], for stride 1, square kernels
-/// (one padding fits both directions), `pad < k`, at least 16 input channels (the kernel's tile holds 16 of
-/// them: with 8, half its lanes would idle) and flipped patches of at least [`MIN_GATHERED_PATCH`] entries.
-/// conv2's (32 x 14 x 14, 64 kernels of 5 x 5) took 225 µs per image this way against 339 for the product and
-/// col2im (`gemm_peak --gathered`, one thread).
-pub fn input_grad_as_conv<T: Real>(g: &ConvGeom) -> Option<ConvGeom> {
-    if g.stride != 1 || g.kh != g.kw || g.pad >= g.kh || g.c_in < gathered::MR {
+/// `None` where that does not hold as one convolution: strides (they need the error dilated), kernels that are not
+/// square (one padding must fit both directions), `pad >= k`.
+pub fn input_grad_geometry(g: &ConvGeom) -> Option<ConvGeom> {
+    if g.stride != 1 || g.kh != g.kw || g.pad >= g.kh {
         return None;
     }
-    let t = ConvGeom::new(
-        g.c_out,
-        g.out_h(),
-        g.out_w(),
-        g.c_in,
-        g.kh,
-        g.kw,
-        1,
-        g.kh - 1 - g.pad,
-    )
-    .ok()?;
-    let fits = t.patch() >= MIN_GATHERED_PATCH && t.out_h() == g.h && t.out_w() == g.w;
-    (fits && Offsets::new::<T>(&t).is_some()).then_some(t)
+    let (c_out, k) = (g.c_in, g.kh);
+    let t = ConvGeom::new(g.c_out, g.out_h(), g.out_w(), c_out, k, k, 1, k - 1 - g.pad).ok()?;
+    (t.out_h() == g.h && t.out_w() == g.w).then_some(t)
+}
+
+/// [`input_grad_geometry`] where the layer computes the input gradient that way, through the gathered kernel,
+/// instead of as `col2im(G_n Wᵀ)`: in `f32` where the kernel is [`gathered::preferred`], with at least 16 input
+/// channels (the kernel's tile holds 16 of them: with 8, half its lanes would idle) and flipped patches of at
+/// least [`MIN_GATHERED_PATCH`] entries. conv2's (32 x 14 x 14, 64 kernels of 5 x 5) took 225 µs per image this
+/// way against 339 for the product and col2im (`gemm_peak --gathered`, one thread).
+pub fn input_grad_as_conv<T: Real>(g: &ConvGeom) -> Option<ConvGeom> {
+    flipped_conv::<T>(g).map(|(t, _)| t)
+}
+
+/// [`input_grad_as_conv`]'s geometry with its offset tables, built once.
+fn flipped_conv<T: Real>(g: &ConvGeom) -> Option<(ConvGeom, Offsets)> {
+    let t = input_grad_geometry(g)
+        .filter(|t| g.c_in >= gathered::MR && t.patch() >= MIN_GATHERED_PATCH)?;
+    Some((t, Offsets::new::<T>(&t)?))
 }
 
 /// The flipped kernels of [`input_grad_as_conv`] in the gathered kernel's panels (row `ci`, entry
@@ -477,8 +483,7 @@ struct Flipped {
 
 impl Flipped {
     fn new<T: Real>(w: &DMatrix<T>, g: &ConvGeom) -> Option<Self> {
-        let geom = input_grad_as_conv::<T>(g)?;
-        let offsets = Offsets::new::<T>(&geom)?;
+        let (geom, offsets) = flipped_conv::<T>(g)?;
         let (w, k, kk) = (as_f32(w.as_slice())?, g.patch(), g.kh * g.kw);
         // Where flipped entry `(co, dy, dx)` of input channel 0 lies in `W`; channel `ci` is `ci·k²` further.
         // (A table, so that the panels' loop divides nothing: the divisions had taken 1% of W2's step.)
@@ -494,26 +499,10 @@ impl Flipped {
     }
 
     /// Image `n`'s input gradient from its error `gn` (`C_out` planes), into `dxn` (`C_in` planes; its old
-    /// entries are not read): the flipped convolution's `Yᵀ = W'ᵀ cols(G_n)ᵀ`, as the forward pass computes `Y`.
+    /// entries are not read): the flipped convolution's forward product, as [`forward_image`] computes `Y`.
     fn input_grad<T: Real>(&self, gn: &[T], pad: &mut Vec<T>, dxn: &mut [T]) {
-        let gp = as_f32(padded(gn, &self.geom, pad)).expect("f32");
-        let (o, dxn) = (&self.offsets, as_f32_mut(dxn).expect("f32"));
-        let c_in = self.geom.c_out;
-        let ran = gathered::sgemm(
-            c_in,
-            &self.wt,
-            gp,
-            &o.patch,
-            &o.pos,
-            0.0,
-            dxn,
-            self.geom.positions(),
-            1,
-        );
-        assert!(
-            ran,
-            "conv_fast: the gathered kernel was chosen on a CPU without AVX2"
-        );
+        let gp = padded(gn, &self.geom, pad);
+        gathered_image(gp, &self.wt, &self.offsets, &self.geom, dxn);
     }
 }
 // ANCHOR_END: input_grad_as_conv
