@@ -117,7 +117,8 @@ pub fn activations(path: &Path) -> Result<()> {
             .map(|(k, (name, kind))| Series {
                 name: name.to_string(),
                 color: PALETTE[k],
-                dashed: false,
+                // Leaky ReLU is ReLU for z > 0: dashed, so that ReLU's line shows through its gaps.
+                dashed: matches!(kind, Kind::LeakyRelu(_)),
                 points: xs
                     .iter()
                     .map(|&x| (x, if derivative { kind.df(x) } else { kind.f(x) }))
