@@ -68,7 +68,11 @@ fn group_texts(svg: &str, id: &str) -> Vec<String> {
     let start = svg
         .find(&format!("<g id=\"{id}\">"))
         .unwrap_or_else(|| panic!("no group {id}"));
-    let body = &svg[start..start + svg[start..].find("</g>").unwrap()];
+    texts(&svg[start..start + svg[start..].find("</g>").unwrap()])
+}
+
+/// The texts in `body`, in order, with their tspans' markup removed.
+fn texts(body: &str) -> Vec<String> {
     body.split("<text")
         .skip(1)
         .map(|t| {
@@ -206,4 +210,35 @@ fn the_tape_diagram_shows_the_gradient_the_tape_chapter_derives() {
     let svgs = draw_all();
     // v̄₀ = 1 + 2x at x = (1, −2, 3).
     assert!(svgs["diagram_tape.svg"].contains("(3, −3, 7)"));
+}
+
+#[test]
+fn the_gru_diagrams_show_where_each_form_applies_the_reset() {
+    let all = draw_all();
+    let book = texts(&all["diagram_gru_cell.svg"]);
+    let after = texts(&all["diagram_gru_cell_reset_after.svg"]);
+    // Subscripts lose their markup: h_{t−1} reads "ht−1", W_{ah} "Wah".
+    assert!(
+        book.iter().any(|t| t == "+ (r ⊙ ht−1) Wah + ba) (9.2)"),
+        "{book:?}"
+    );
+    assert!(
+        after.iter().any(|t| t == "+ r ⊙ (ht−1 Wah + bah)) (9.4)"),
+        "{after:?}"
+    );
+    assert!(after.iter().any(|t| t == "ht−1 Wah") && after.iter().any(|t| t == "+ bah"));
+    assert!(!book.iter().any(|t| t.contains("bah")), "{book:?}");
+    // The gates and the update are the same in both.
+    for shared in ["+ ht−1 Wzh + bz) (9.1)", "1 − z", "z ⊙ a"] {
+        assert!(
+            book.iter().any(|t| t == shared),
+            "book form lacks {shared:?}"
+        );
+        assert!(
+            after.iter().any(|t| t == shared),
+            "PyTorch's form lacks {shared:?}"
+        );
+    }
+    assert!(book.last().unwrap().ends_with("before the product by Wah."));
+    assert!(after.last().unwrap().ends_with("after the product by Wah."));
 }

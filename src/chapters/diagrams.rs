@@ -76,6 +76,11 @@ pub static DIAGRAMS: &[Diagram] = &[
         file: "diagram_gru_cell.svg",
         draw: || Ok(cells::gru()),
     },
+    Diagram {
+        chapter: "ch9",
+        file: "diagram_gru_cell_reset_after.svg",
+        draw: || Ok(cells::gru_reset_after()),
+    },
 ];
 
 /// Draws the diagrams of the chapters in `only` (`diagrams`: all of them; empty: all of them).

@@ -1,6 +1,6 @@
 //! The LSTM cell (chapter 8) and the GRU cell (chapter 9), in the project's conventions: the LSTM's gate
 //! blocks `[i | f | o | g]`, `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`; the GRU's `[r | z]`, the reset
-//! applied before the product (the book's form), `h_t = (1 − z) ⊙ h_{t-1} + z ⊙ a`.
+//! applied before the product (the book's form) or after it (PyTorch's), `h_t = (1 − z) ⊙ h_{t-1} + z ⊙ a`.
 
 use super::color::*;
 use super::{tint, Font, Stroke, Svg};
@@ -122,6 +122,17 @@ pub fn lstm() -> String {
 /// The GRU cell in the book's form: `[r | z]` from one affine map, the candidate reading `r ⊙ h_{t-1}`, and
 /// `h_t = (1 − z) ⊙ h_{t-1} + z ⊙ a`.
 pub fn gru() -> String {
+    gru_cell(false)
+}
+
+/// The GRU cell in PyTorch's form (`Reset::After`, chapter 9's own setup): the same but for the candidate, which
+/// scales `h_{t-1} W_{ah} + b_{ah}` by `r` after the product.
+pub fn gru_reset_after() -> String {
+    gru_cell(true)
+}
+
+/// The two forms differ only where the reset meets `h_{t-1}`: before its product by `W_{ah}` or after it.
+fn gru_cell(after: bool) -> String {
     let mut svg = Svg::new(745.0, 470.0);
     let a = Stroke::new(BLACK, 1.7);
     let hpath = Stroke::new(BLUE, 3.0);
@@ -164,8 +175,9 @@ pub fn gru() -> String {
         &["[ r | z ] = σ(x_t W_{zx}", "+ h_{t−1} W_{zh} + b_z) (9.1)"],
         f13,
     );
-    // r ⊙ h_{t−1}.
-    let (xr, yr) = (190.0, 225.0);
+    // r ⊙ h_{t−1} (the book's form), or r ⊙ (h_{t−1} W_{ah} + b_{ah}) (PyTorch's): the product of h_{t−1} by
+    // W_{ah} drawn as a box on h_{t−1}'s way to the reset.
+    let (xr, yr) = (if after { 265.0 } else { 190.0 }, 225.0);
     product(&mut svg, xr, yr, "×");
     svg.arrow(xr, gy, xr, yr + 14.0, Stroke::new(ORANGE, 2.0));
     svg.text(
@@ -174,12 +186,38 @@ pub fn gru() -> String {
         "r",
         Font::new(15.0).start().bold().color(ORANGE),
     );
-    svg.arrow(xb, yr, xr - 14.0, yr, Stroke::new(BLUE, 1.7));
+    if after {
+        let (bx, bw) = (132.0, 100.0);
+        svg.arrow(xb, yr, bx, yr, Stroke::new(BLUE, 1.7));
+        svg.labelled_box(
+            bx,
+            yr - 22.0,
+            bw,
+            44.0,
+            &tint(SKY, 0.2),
+            Stroke::new(BLACK, 1.4),
+            &["h_{t−1} W_{ah}", "+ b_{ah}"],
+            f13,
+        );
+        svg.arrow(bx + bw, yr, xr - 14.0, yr, a);
+    } else {
+        svg.arrow(xb, yr, xr - 14.0, yr, Stroke::new(BLUE, 1.7));
+    }
     svg.circle(xb, yr, 3.5, BLUE, Stroke::new(BLUE, 1.0));
     // The candidate.
-    let (cx, cy, cw, ch) = (150.0, 120.0, 250.0, 62.0);
+    let (cx, cy, cw, ch) = (150.0, 120.0, if after { 270.0 } else { 250.0 }, 62.0);
     svg.arrow(xr, yr - 14.0, xr, cy + ch, a);
-    svg.text(xr + 8.0, yr - 24.0, "r ⊙ h_{t−1}", f13.start());
+    let candidate = if after {
+        [
+            "a = tanh(x_t W_{ax} + b_a",
+            "+ r ⊙ (h_{t−1} W_{ah} + b_{ah})) (9.4)",
+        ]
+    } else {
+        ["a = tanh(x_t W_{ax}", "+ (r ⊙ h_{t−1}) W_{ah} + b_a) (9.2)"]
+    };
+    if !after {
+        svg.text(xr + 8.0, yr - 24.0, "r ⊙ h_{t−1}", f13.start());
+    }
     svg.labelled_box(
         cx,
         cy,
@@ -187,7 +225,7 @@ pub fn gru() -> String {
         ch,
         &tint(PURPLE, 0.25),
         Stroke::new(BLACK, 1.4),
-        &["a = tanh(x_t W_{ax}", "+ (r ⊙ h_{t−1}) W_{ah} + b_a) (9.2)"],
+        &candidate,
         f13,
     );
     // z: down the right of the gates, up to 1 − z and to z ⊙ a.
@@ -231,13 +269,14 @@ pub fn gru() -> String {
     let xx = 255.0;
     svg.text(xx, 438.0, "x_t", Font::new(15.0).bold());
     svg.arrow(xx, 420.0, xx, gy + gh, a);
-    svg.text(300.0, 226.0, "x_t", Font::new(15.0).bold());
-    svg.arrow(300.0, 208.0, 300.0, cy + ch, a);
-    svg.text(
-        15.0,
-        462.0,
-        "h_t = (1 − z) ⊙ h_{t−1} + z ⊙ a (9.3): z is the share of the candidate; r is applied before the product by W_{ah}.",
-        Font::new(13.0).start(),
-    );
+    let xx2 = if after { 360.0 } else { 300.0 };
+    svg.text(xx2, 226.0, "x_t", Font::new(15.0).bold());
+    svg.arrow(xx2, 208.0, xx2, cy + ch, a);
+    let note = if after {
+        "h_t = (1 − z) ⊙ h_{t−1} + z ⊙ a (9.3): z is the share of the candidate; r is applied after the product by W_{ah}."
+    } else {
+        "h_t = (1 − z) ⊙ h_{t−1} + z ⊙ a (9.3): z is the share of the candidate; r is applied before the product by W_{ah}."
+    };
+    svg.text(15.0, 462.0, note, Font::new(13.0).start());
     svg.finish()
 }
