@@ -66,6 +66,15 @@ pub fn scatter_3d(path: &Path, s: &Scatter3d) -> Result<()> {
         TickLabels::new(lo, hi, LABELS),
     );
     let (gf, hf) = (|v: &f64| gt.label(*v), |v: &f64| ht.label(*v));
+    // x1's last tick and x2's last tick fall on the same corner of the view: x2's is left out, or the two labels
+    // print over each other.
+    let corner = |v: &f64| {
+        if (v - g1).abs() <= 1e-9 * (g1 - g0) {
+            String::new()
+        } else {
+            gt.label(*v)
+        }
+    };
     chart
         .configure_axes()
         .x_labels(LABELS)
@@ -73,7 +82,7 @@ pub fn scatter_3d(path: &Path, s: &Scatter3d) -> Result<()> {
         .z_labels(LABELS)
         .x_formatter(&gf)
         .y_formatter(&hf)
-        .z_formatter(&gf)
+        .z_formatter(&corner)
         .label_style(style::font(style::TICK_PX))
         .draw()
         .map_err(draw_err(path))?;
