@@ -5,15 +5,15 @@ step with the mean of zerodl's two. Run as three whole suites, one after the oth
 machines here change speed within minutes (a step can take a fifth longer from one minute to the next, for both
 programs), so a row's two sides can be timed in different spells. `--per-row` runs the three one row at a time
 (zerodl, PyTorch, zerodl for W2 at batch 32 on two threads, then the same for the next row), so that each ratio
-compares times taken seconds apart.
+compares times taken seconds apart. (On the 2-core AMD EPYC it was tried on, that did not make the ratios steadier:
+the speed moved within seconds too. The performance page has both kinds of sitting.)
 
-    cargo build --release --bin bench
     python3 bench/sitting.py --torch $HOME/venv-torch/bin/python --per-row --out bench/results/NAME
     python3 bench/sitting.py --report bench/results/NAME          # the ratios of a sitting already run
 
-Either way the sitting is written as z1.jsonl, t.jsonl and z2.jsonl in --out (the bench's and the PyTorch script's
-own lines), and the ratios are printed beside the second round's targets. Needs only Python's standard library:
-PyTorch runs in the interpreter given by --torch.
+A sitting builds the bench binary first (`cargo build --release --bin bench`) and writes z1.jsonl, t.jsonl and
+z2.jsonl in --out (the bench's and the PyTorch script's own lines); the ratios are printed beside the second round's
+targets. Needs only Python's standard library: PyTorch runs in the interpreter given by --torch.
 """
 import argparse
 import json
@@ -52,8 +52,10 @@ def commands(torch, workloads, batches, threads):
 
 
 def sit(a):
-    if not os.path.exists(BENCH):
-        sys.exit(f"sitting: {BENCH} is missing; build it first: cargo build --release --bin bench")
+    # Built here, so that a sitting never times a bench binary older than the source beside it.
+    p = subprocess.run(["cargo", "build", "--release", "--bin", "bench"], cwd=ROOT, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"sitting: cargo build --release --bin bench failed:\n{p.stderr.strip()}")
     if not os.path.exists(a.torch):
         sys.exit(f"sitting: no Python at {a.torch} (--torch); see bench/torch_bench.py for PyTorch's set-up")
     os.makedirs(a.out, exist_ok=True)
@@ -112,7 +114,7 @@ def report(d):
             missed.append(f"{NAMES.get(w, w)} b{b} {th}T")
         shown = "" if target is None else f"{target} {verdict}"
         print(f"| {NAMES.get(w, w)} `{w}` | {b} | {th} | {z1[k]:.3g}, {z2[k]:.3g} | {t[k]:.3g} | {ratio:.3f} | {shown} |")
-    print(f"\nmissed: {', '.join(missed)}" if missed else "\nevery target in this sitting met")
+    print(f"\nmissed: {', '.join(missed)}" if missed else "\nevery target among these rows met")
 
 
 def main():
