@@ -272,11 +272,10 @@ fn gru_cell(after: bool) -> String {
     let xx2 = if after { 360.0 } else { 300.0 };
     svg.text(xx2, 226.0, "x_t", Font::new(15.0).bold());
     svg.arrow(xx2, 208.0, xx2, cy + ch, a);
-    let note = if after {
-        "h_t = (1 − z) ⊙ h_{t−1} + z ⊙ a (9.3): z is the share of the candidate; r is applied after the product by W_{ah}."
-    } else {
-        "h_t = (1 − z) ⊙ h_{t−1} + z ⊙ a (9.3): z is the share of the candidate; r is applied before the product by W_{ah}."
-    };
-    svg.text(15.0, 462.0, note, Font::new(13.0).start());
+    let note = format!(
+        "h_t = (1 − z) ⊙ h_{{t−1}} + z ⊙ a (9.3): z is the share of the candidate; r is applied {} the product by W_{{ah}}.",
+        if after { "after" } else { "before" }
+    );
+    svg.text(15.0, 462.0, &note, Font::new(13.0).start());
     svg.finish()
 }
